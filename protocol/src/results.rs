@@ -1,0 +1,135 @@
+//! A run directory, `results/<run-id>/`, as files:
+//!
+//! ```text
+//! run.json                      RunMeta
+//! <scenario>/<point-file>.jsonl merged lines (metrics::MergedLine), one clock
+//! <scenario>/points.json        Vec<PointResult>: every point × runtime × repeat
+//! summary.csv                   the same rows flattened, plus median rows
+//! verdicts.json                 Vec<VerdictRow>
+//! fidelity.json                 Vec<FidelityRow>
+//! plots/<scenario>/<plot>.png|.svg
+//! report.html, report.md
+//! ```
+//!
+//! Every file is written atomically (temp file + rename).
+
+use crate::metrics::{Outcome, Params};
+use crate::sweep::Sweep;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const RUN_META: &str = "run.json";
+pub const POINTS: &str = "points.json";
+pub const SUMMARY_CSV: &str = "summary.csv";
+pub const VERDICTS: &str = "verdicts.json";
+pub const FIDELITY: &str = "fidelity.json";
+pub const REPORT_HTML: &str = "report.html";
+pub const REPORT_MD: &str = "report.md";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Complete,
+    /// Stopped by Ctrl-C: finished points are kept.
+    Interrupted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub run_id: String,
+    pub status: RunStatus,
+    /// Seconds since the Unix epoch.
+    pub started_unix: f64,
+    #[serde(default)]
+    pub finished_unix: Option<f64>,
+    pub quick: bool,
+    /// hostname, kernel, cores, memory, rustc, tokio, go (or why absent),
+    /// git commit, pid_max, threads-max, ulimit -n, ulimit -u, ...
+    pub host: BTreeMap<String, String>,
+    /// The sweeps exactly as run (after --quick/--set/--repeats/--duration).
+    pub sweeps: Vec<Sweep>,
+    /// Runtimes skipped for the whole run and why (e.g. go: no toolchain).
+    #[serde(default)]
+    pub skipped_runtimes: BTreeMap<String, String>,
+    /// The sampler's own CPU: seconds used and as a fraction of one core.
+    #[serde(default)]
+    pub sampler_cpu_s: f64,
+    #[serde(default)]
+    pub sampler_cpu_frac: f64,
+}
+
+/// One point × runtime × repeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    pub scenario: String,
+    /// Axis values joined, e.g. `procs-2_mode-raw`; the same for every
+    /// runtime and repeat of the point.
+    pub point_id: String,
+    pub runtime: String,
+    pub repeat: u32,
+    pub params: Params,
+    pub outcome: Outcome,
+    /// Why skipped, which limit was hit, or the crash status in words.
+    #[serde(default)]
+    pub outcome_detail: String,
+    /// File name of the merged `.jsonl`, relative to the scenario folder.
+    pub jsonl: String,
+    /// Runner-derived (threads_peak, threads_median, threads_end,
+    /// r_threads_max, r_threads_median, cores_mean, cores_max,
+    /// rss_peak_bytes, threads_at_<phase>, wall_s) merged with the
+    /// scenario's own summary metrics.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictStatus {
+    Reproduced,
+    NotReproduced,
+    Fixed,
+    NotFixed,
+    /// No matching point had the metrics needed (not run, crashed, skipped).
+    NoData,
+}
+
+impl VerdictStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictStatus::Reproduced => "reproduced",
+            VerdictStatus::NotReproduced => "not reproduced",
+            VerdictStatus::Fixed => "fixed",
+            VerdictStatus::NotFixed => "not fixed",
+            VerdictStatus::NoData => "no data",
+        }
+    }
+}
+
+/// One verdict for one runtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictRow {
+    pub scenario: String,
+    pub id: String,
+    pub claim: String,
+    pub runtime: String,
+    pub status: VerdictStatus,
+    pub points_matched: u32,
+    pub points_held: u32,
+    /// Per failing or undecidable point, one line saying why.
+    #[serde(default)]
+    pub details: Vec<String>,
+}
+
+/// gmp against go for one metric at one point (medians over repeats).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FidelityRow {
+    pub scenario: String,
+    pub point_id: String,
+    pub metric: String,
+    pub gmp: Option<f64>,
+    pub go: Option<f64>,
+    /// As written in the sweep, e.g. `1` or `25%`.
+    pub tolerance: String,
+    /// None when either side is missing.
+    pub within: Option<bool>,
+}
