@@ -1,0 +1,89 @@
+# schedlab: the two commands a newcomer needs are `make run-all` and
+# `make test`. Everything else here is a shortcut to the `schedlab` runner
+# or to cargo.
+#
+#   make run-all [ARGS=--quick]        build (release) and run every scenario, then the report
+#   make run SCENARIO=name [ARGS=...]  one scenario, e.g. ARGS="--quick --runtime tokio,go"
+#   make report [RUN=results/<id>]     rebuild plots and report from stored results (default: latest)
+#   make test                          what CI runs (.ci/run): build, tests, clippy, fmt, Go vet/tests
+#   make bench                         gmp micro-benchmarks (criterion), then the Go ratio table
+#   make stress                        gmp's long stress tests (ignored by default)
+#   make clean-results                 delete every stored run (keeps results/README.md)
+
+SHELL := /bin/bash
+CARGO ?= cargo
+SCHEDLAB := target/release/schedlab
+
+# Go for the reference column: Debian installs Go 1.19 under
+# /usr/lib/go-1.19/bin without putting it on PATH. Use it when `go` is not
+# already on PATH. (The runner finds Go by itself too; this is for
+# `make test`'s Go checks and for humans.)
+GO_DEBIAN := /usr/lib/go-1.19/bin
+ifeq ($(shell command -v go 2>/dev/null),)
+ifneq ($(wildcard $(GO_DEBIAN)/go),)
+export PATH := $(GO_DEBIAN):$(PATH)
+endif
+endif
+
+.PHONY: help run-all run report test test-rust test-go bench bench-gmp bench-go-ratio stress clean-results
+
+help:
+	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+run-all:
+	$(CARGO) build --release --workspace --bins
+	$(SCHEDLAB) run-all $(ARGS)
+
+run:
+	@if [ -z "$(SCENARIO)" ]; then \
+		echo "usage: make run SCENARIO=<name> [ARGS='--quick --runtime tokio,go']" >&2; \
+		echo "scenarios: $$(ls scenarios | tr '\n' ' ')" >&2; exit 2; fi
+	$(CARGO) build --release --workspace --bins
+	$(SCHEDLAB) run $(SCENARIO) $(ARGS)
+
+report:
+	$(CARGO) build --release -p schedlab --bins
+	$(SCHEDLAB) report $(RUN)
+
+test: test-rust test-go
+
+# Debug builds throughout: `cargo build --workspace --bins` first, because
+# the runner's end-to-end tests run the scenario binaries from target/debug.
+test-rust:
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --check
+
+# The Go reference programs: vet, gofmt, unit tests (standard library only).
+# Skipped with a message when no Go toolchain exists (.ci/run installs one).
+test-go:
+	@if command -v go >/dev/null 2>&1; then \
+		set -e; cd reference/go; \
+		echo "go: $$(go version)"; \
+		go vet ./...; \
+		unformatted="$$(gofmt -l .)"; \
+		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi; \
+		go test ./...; \
+	else \
+		echo "go: not found (neither on PATH nor $(GO_DEBIAN)); skipping reference/go checks."; \
+		echo "    install it with: apt-get install golang-1.19-go"; \
+	fi
+
+bench: bench-gmp bench-go-ratio
+
+bench-gmp:
+	$(CARGO) bench -p gmp
+
+# Hook for the gmp/Go ratio table (the same micro-benchmarks written in Go,
+# run with `go test -bench`, divided into the criterion figures). Its author
+# replaces this recipe; until then it says so.
+bench-go-ratio:
+	@if [ -x bench/go-ratio ]; then bench/go-ratio; \
+	else echo "bench-go-ratio: no Go ratio table yet (hook: an executable bench/go-ratio)"; fi
+
+stress:
+	$(CARGO) test -p gmp --release -- --ignored
+
+clean-results:
+	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,3 @@
+module schedlab/reference
+
+go 1.19

@@ -1,0 +1,129 @@
+//! The gmp column: run a scenario body as the main goroutine of a gmp
+//! runtime (the workspace's model of the Go 1.19 scheduler), with the probe
+//! as a goroutine.
+//!
+//! Behind the cargo feature `gmp` (off by default until the gmp crate lands;
+//! written against the public API fixed in BRIEF.md: `Runtime::builder()
+//! .procs().max_threads().sysmon().schedtrace().build()`, `block_on`,
+//! `go`, `sleep`, `stats`, `goroutine_dump`).
+//!
+//! * [`Ctx::gmp`] builds a runtime from a [`GmpConfig`]; [`Ctx::gmp_on`]
+//!   takes one the scenario built itself (for knobs the config lacks, such
+//!   as the timer implementation).
+//! * The probe is `gmp::go(..)`-spawned and sleeps with `gmp::sleep` on the
+//!   1 ms grid (see [`crate::probe`]), so it parks like any goroutine and
+//!   adds no thread: the column's thread count is the model's own.
+//! * Stopping: the body returns on the main goroutine, sets the probe's stop
+//!   flag, then waits for the probe goroutine to say it ended by polling a
+//!   flag with `gmp::sleep(1 ms)` (the smallest part of gmp's API: no
+//!   channel needed).
+//! * Counters in every `sample` line come from `gmp::stats()`: goroutines,
+//!   ms, ms_idle, ms_syscall, ms_spinning, ms_locked, ps_idle, ps_running,
+//!   ps_syscall, threads_created (the brief's API), and system_goroutines,
+//!   ms_running, threads_exited, retakes (fields the gmp crate added).
+
+use crate::probe::{PERIOD, RuntimeCounters};
+use crate::{Ctx, limits};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The knobs of a gmp runtime a scenario usually sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GmpConfig {
+    /// GOMAXPROCS.
+    pub procs: usize,
+    /// Go's `debug.SetMaxThreads` (10,000 by default in both).
+    pub max_threads: usize,
+    /// sysmon on (as in Go) or off (to show what it does).
+    pub sysmon: bool,
+}
+
+impl GmpConfig {
+    pub fn procs(procs: usize) -> GmpConfig {
+        GmpConfig {
+            procs,
+            max_threads: 10_000,
+            sysmon: true,
+        }
+    }
+}
+
+impl Ctx {
+    /// Builds a gmp runtime from `cfg` and runs `body` as its main goroutine.
+    pub fn gmp<F>(&self, cfg: GmpConfig, body: F) -> anyhow::Result<()>
+    where
+        F: FnOnce(Ctx) -> anyhow::Result<()> + Send + 'static,
+    {
+        let built = gmp::Runtime::builder()
+            .procs(cfg.procs)
+            .max_threads(cfg.max_threads)
+            .sysmon(cfg.sysmon)
+            .schedtrace(None)
+            .build();
+        match built {
+            Ok(rt) => self.gmp_on(rt, body),
+            Err(e) => Err(anyhow::anyhow!("building the gmp runtime: {e}")),
+        }
+    }
+
+    /// Runs `body` as the main goroutine of `rt`, with the probe beside it.
+    pub fn gmp_on<F>(&self, rt: gmp::Runtime, body: F) -> anyhow::Result<()>
+    where
+        F: FnOnce(Ctx) -> anyhow::Result<()> + Send + 'static,
+    {
+        let probe = self.new_probe(gmp_counters());
+        let (p, ctx) = (probe.clone(), self.clone());
+        let result = rt.block_on(move || {
+            let ended = Arc::new(AtomicBool::new(false));
+            let (pp, e) = (p.clone(), ended.clone());
+            gmp::go(move || {
+                crate::probe::run_blocking(&pp, gmp::sleep);
+                e.store(true, Ordering::Release);
+            });
+            let result = body(ctx);
+            p.stop();
+            while !ended.load(Ordering::Acquire) {
+                gmp::sleep(PERIOD);
+            }
+            result
+        });
+        self.record_probe(&probe.finish());
+        result
+    }
+
+    /// Emits gmp's goroutine dump (grouped like pprof `goroutine?debug=1`)
+    /// as an `event` of kind `goroutine_dump`.
+    pub fn emit_goroutine_dump(&self) {
+        self.event("goroutine_dump", gmp::goroutine_dump());
+    }
+}
+
+/// Names the limit when gmp reports thread exhaustion through an io error.
+pub fn thread_limit(err: &std::io::Error) -> Option<String> {
+    limits::thread_limit(err)
+}
+
+fn gmp_counters() -> RuntimeCounters {
+    Box::new(|c: &mut BTreeMap<String, f64>| {
+        let s = gmp::stats();
+        for (k, v) in [
+            ("goroutines", s.goroutines as f64),
+            ("ms", s.ms as f64),
+            ("ms_idle", s.ms_idle as f64),
+            ("ms_syscall", s.ms_syscall as f64),
+            ("ms_spinning", s.ms_spinning as f64),
+            ("ms_locked", s.ms_locked as f64),
+            ("ps_idle", s.ps_idle as f64),
+            ("ps_running", s.ps_running as f64),
+            ("ps_syscall", s.ps_syscall as f64),
+            ("threads_created", s.threads_created as f64),
+            ("system_goroutines", s.system_goroutines as f64),
+            ("ms_running", s.ms_running as f64),
+            ("threads_exited", s.threads_exited as f64),
+            ("retakes", s.retakes as f64),
+        ] {
+            c.insert(k.to_string(), v);
+        }
+    })
+}
