@@ -1,0 +1,38 @@
+// Package bench holds the Go 1.19 side of schedlab's micro-benchmarks: the
+// same operations as the gmp criterion benches, so `make bench` can print
+// one table gmp ns/op, Go ns/op and their ratio (issues 3 and 7).
+//
+// Run: cd reference/go && go test ./bench -run '^$' -bench . -count 5
+// (add -cpu 1,2 to vary GOMAXPROCS; Go appends "-N" to a benchmark's name
+// when GOMAXPROCS is N > 1: strip it when pairing).
+//
+// Pairing (Go benchmark -> criterion bench id in Rust; what one op is):
+//
+//	BenchmarkSpawnJoin           spawn_join            start a goroutine that only marks a WaitGroup done, wait for it
+//	BenchmarkChanPingPong        chan_ping_pong        unbuffered round trip: send to B, B receives and sends back, receive (2 hand-offs, 2 park/ready pairs)
+//	BenchmarkChanBuffered        chan_buffered         one send then one receive on a buffered channel by one goroutine (fast paths, no parking)
+//	BenchmarkGosched             gosched               runtime.Gosched at GOMAXPROCS 1 with one other goroutine looping on Gosched (2 switches per op)
+//	BenchmarkSyscallGetpid       syscall_getpid        syscall.Syscall(SYS_GETPID): entersyscall + getpid + exitsyscall
+//	BenchmarkRawSyscallGetpid    raw_syscall_getpid    syscall.RawSyscall(SYS_GETPID): the bare system call
+//	BenchmarkTimerReset          timer_reset           Reset(1h) of a pending timer (modtimer on the P's heap; never fires)
+//	BenchmarkTimerFire           timer_fire            Reset(1us) then receive on t.C: modtimer + the timer firing + the park/ready of the receiver
+//	                                                   (on Go, when every P is idle the M waits for the timer in epoll_wait, whose
+//	                                                   timeout is whole ms: netpoll rounds a 1 us delay up to 1 ms, so this is
+//	                                                   ~0.1-1 ms, not ~1 us; a model that sleeps precisely will be far faster)
+//	BenchmarkNetpollWake         netpoll_wake          1-byte round trip over a 127.0.0.1 TCP pair, both ends parked in the netpoller between messages (2 netpoll wake-ups)
+//	BenchmarkSTW/procs=1         stw/procs=1           runtime.ReadMemStats at GOMAXPROCS 1: stopTheWorld + a small stats read + startTheWorld
+//	BenchmarkSTW/procs=2         stw/procs=2           the same at GOMAXPROCS 2, the other P idle
+//	BenchmarkSTW/procs=2_busy    stw/procs=2_busy      the same at GOMAXPROCS 2 with a goroutine spinning on the other P (STW must preempt it:
+//	                                                   a SIGURG async preemption; very noisy on a shared 2-core box)
+//
+// Why ReadMemStats for stop-the-world: runtime.GC() is a whole collection
+// (mark, sweep, two STWs), far from the latency of one stop; ReadMemStats
+// is the lightest public call whose body is stopTheWorld("read mem
+// stats") ... startTheWorld(), and what it does inside (flushallmcaches:
+// one pass over the Ps, and summing ~68 size classes) costs well under a
+// microsecond on a small heap, so ns/op is dominated by stopping and
+// restarting the world. debug.SetGCPercent does not stop the world in Go
+// 1.19, and runtime.GOMAXPROCS(n) does (stopTheWorldGC) but also resizes
+// the Ps, so it measures procresize too. The gmp bench to pair with this
+// one should stop and start the world with a comparably small body.
+package bench
