@@ -18,6 +18,7 @@
 //! ARCHITECTURE.md, which documents the same thing for humans and for the Go
 //! side (`reference/go/internal/metrics`).
 
+pub mod atomic;
 pub mod metrics;
 pub mod predicate;
 pub mod results;

@@ -120,7 +120,9 @@ pub struct ProcSample {
     /// period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r_threads: Option<u64>,
-    /// delta(utime+stime)/delta(wall) since the previous sample: cores used.
+    /// delta(utime+stime)/delta(wall): cores used, over the samples of the
+    /// last >= 100 ms (utime/stime tick every 10 ms, so the delta between
+    /// two 5 ms samples alone would read 0 or 2 cores).
     pub cores: f64,
     pub rss_bytes: u64,
 }
@@ -167,7 +169,8 @@ pub struct ExitLine {
     /// Signal number, when a signal ended it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
-    /// The last lines of stderr (at most 4 KiB).
+    /// The first and the last 4 KiB of stderr, with the number of bytes
+    /// between them that were not kept.
     #[serde(default)]
     pub stderr_tail: String,
 }
@@ -221,7 +224,10 @@ mod tests {
 
     #[test]
     fn lines_round_trip_with_type_tag() {
-        let l = Line::Phase { t_ms: 1.5, name: "load_start".into() };
+        let l = Line::Phase {
+            t_ms: 1.5,
+            name: "load_start".into(),
+        };
         let s = serde_json::to_string(&l).unwrap();
         assert_eq!(s, r#"{"type":"phase","t_ms":1.5,"name":"load_start"}"#);
         assert_eq!(serde_json::from_str::<Line>(&s).unwrap(), l);
@@ -229,7 +235,13 @@ mod tests {
 
     #[test]
     fn proc_sample_uses_the_documented_field_names() {
-        let p = MergedLine::Proc(ProcSample { t_ms: 5.0, threads: 4, r_threads: Some(1), cores: 0.5, rss_bytes: 1024 });
+        let p = MergedLine::Proc(ProcSample {
+            t_ms: 5.0,
+            threads: 4,
+            r_threads: Some(1),
+            cores: 0.5,
+            rss_bytes: 1024,
+        });
         let v: serde_json::Value = serde_json::to_value(&p).unwrap();
         for k in ["type", "t_ms", "threads", "r_threads", "cores", "rss_bytes"] {
             assert!(v.get(k).is_some(), "missing {k} in {v}");
