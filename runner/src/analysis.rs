@@ -1,0 +1,844 @@
+//! From stored `.jsonl` files to numbers and judgements.
+//!
+//! Used at the end of `schedlab run` and again by `schedlab report`, which
+//! recomputes everything from the run directory alone, so the two always
+//! agree and a run cut by Ctrl-C (or by a SIGKILL to the runner: the
+//! `.jsonl` files are complete or absent) can still be analysed.
+//!
+//! ```text
+//! <scenario>/*.jsonl ──▶ per point × runtime × repeat metrics ──▶ points.json
+//!                                   │ median over repeats
+//!                                   ├──▶ summary.csv  (rows + median rows)
+//!                                   ├──▶ verdicts.json (sweep verdicts × runtime)
+//!                                   └──▶ fidelity.json (gmp vs go per point)
+//! ```
+//!
+//! # Invariants
+//!
+//! * A point's identity comes from its file name,
+//!   `<point_id>.<runtime>.r<repeat>.jsonl` (point ids may contain dots, so
+//!   it is parsed from the right); its params from the `hello` line, or
+//!   from the sweep's expansion when the scenario died before saying hello.
+//! * Runner metrics (see [`runner_metrics`]) are computed from `proc` lines
+//!   only, and win over a scenario summary metric of the same name.
+//! * Points not run (runtime skipped, Ctrl-C) come from the previous
+//!   `points.json`; they have no `.jsonl` and no metrics.
+//! * Medians use every repeat that ran as designed and has the metric:
+//!   outcomes ok, timeout and limit (a deadlock or a thread limit is a
+//!   result); crashed repeats keep their own rows in summary.csv but do not
+//!   count, so a point that only crashed has no data for verdicts. An even
+//!   count takes the mean of the middle two.
+//! * A verdict is judged per runtime over the sweep's points that match its
+//!   `where` (params + `runtime`). Each point: `expect` true → holds; false
+//!   → fails; a missing name → no data. Status: no point with data → no
+//!   data; else all with data hold → reproduced (or fixed); else not
+//!   reproduced (not fixed). A runtime that matches no point gets no row.
+//!   The context has params, `runtime`, `outcome` (the repeats' outcomes,
+//!   e.g. `ok` or `ok+timeout`) and the median metrics.
+
+use crate::fsutil::{write_atomic, write_json};
+use anyhow::{Context, Result};
+use schedlab_protocol::metrics::{ExitLine, MergedLine, Outcome, Params, ProcSample, Value};
+use schedlab_protocol::predicate::{EvalError, MapContext, Predicate};
+use schedlab_protocol::results::{
+    FIDELITY, FidelityRow, POINTS, PointResult, RunMeta, SUMMARY_CSV, VERDICTS, VerdictRow,
+    VerdictStatus,
+};
+use schedlab_protocol::sweep::{Holds, PointSpec, Sweep, Tolerance};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Everything read back from one `.jsonl`.
+#[derive(Debug, Default)]
+pub struct PointData {
+    pub params: Option<Params>,
+    pub procs: Vec<ProcSample>,
+    pub phases: Vec<(String, f64)>,
+    pub summary: BTreeMap<String, f64>,
+    pub limit: Option<String>,
+    pub exit: Option<ExitLine>,
+}
+
+pub fn read_jsonl(path: &Path) -> Result<PointData> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut d = PointData::default();
+    for line in text.lines() {
+        let Ok(l) = serde_json::from_str::<MergedLine>(line) else {
+            continue;
+        };
+        match l {
+            MergedLine::Hello { params, .. } => d.params = Some(params),
+            MergedLine::Phase { t_ms, name, .. } => d.phases.push((name, t_ms)),
+            MergedLine::Event { kind, text, .. } if kind == "limit" => {
+                d.limit.get_or_insert(text);
+            }
+            MergedLine::Summary { metrics, .. } => d.summary = metrics,
+            MergedLine::Proc(p) => d.procs.push(p),
+            MergedLine::Exit(e) => d.exit = Some(e),
+            _ => {}
+        }
+    }
+    Ok(d)
+}
+
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn max(v: impl Iterator<Item = f64>) -> Option<f64> {
+    v.fold(None, |m, x| Some(m.map_or(x, |m: f64| m.max(x))))
+}
+
+/// threads_peak, threads_median, threads_end, r_threads_max,
+/// r_threads_median, cores_mean, cores_max, rss_peak_bytes, rss_end_bytes,
+/// wall_s, threads_at_<phase>.
+pub fn runner_metrics(d: &PointData) -> BTreeMap<String, f64> {
+    let mut m = BTreeMap::new();
+    let p = &d.procs;
+    if let Some(e) = &d.exit {
+        m.insert("wall_s".into(), e.t_ms / 1000.0);
+    }
+    if p.is_empty() {
+        return m;
+    }
+    let threads: Vec<f64> = p.iter().map(|s| s.threads as f64).collect();
+    let r: Vec<f64> = p
+        .iter()
+        .filter_map(|s| s.r_threads.map(|x| x as f64))
+        .collect();
+    let cores: Vec<f64> = p.iter().map(|s| s.cores).collect();
+    m.insert(
+        "threads_peak".into(),
+        max(threads.iter().copied()).unwrap_or(0.0),
+    );
+    m.insert(
+        "threads_median".into(),
+        median(&mut threads.clone()).unwrap_or(0.0),
+    );
+    m.insert("threads_end".into(), *threads.last().unwrap_or(&0.0));
+    if let Some(x) = max(r.iter().copied()) {
+        m.insert("r_threads_max".into(), x);
+        m.insert(
+            "r_threads_median".into(),
+            median(&mut r.clone()).unwrap_or(0.0),
+        );
+    }
+    m.insert(
+        "cores_mean".into(),
+        cores.iter().sum::<f64>() / cores.len() as f64,
+    );
+    m.insert(
+        "cores_max".into(),
+        max(cores.iter().copied()).unwrap_or(0.0),
+    );
+    m.insert(
+        "rss_peak_bytes".into(),
+        max(p.iter().map(|s| s.rss_bytes as f64)).unwrap_or(0.0),
+    );
+    m.insert(
+        "rss_end_bytes".into(),
+        p.last().map(|s| s.rss_bytes as f64).unwrap_or(0.0),
+    );
+    for (name, t) in &d.phases {
+        let key = format!("threads_at_{name}");
+        if m.contains_key(&key) {
+            continue;
+        }
+        if let Some(s) = p.iter().find(|s| s.t_ms >= *t) {
+            m.insert(key, s.threads as f64);
+        }
+    }
+    m
+}
+
+/// The outcome detail, rebuilt from the file.
+fn detail_of(d: &PointData) -> (Outcome, String) {
+    let Some(e) = &d.exit else {
+        return (Outcome::Crash, "no exit line (runner stopped?)".into());
+    };
+    let last = crate::supervise::telling_line(&e.stderr_tail);
+    let status = match (e.code, e.signal) {
+        (Some(c), _) => format!("exit code {c}"),
+        (_, Some(s)) => format!("signal {s}"),
+        _ => String::new(),
+    };
+    let detail = match e.outcome {
+        Outcome::Ok | Outcome::Skipped => String::new(),
+        Outcome::Timeout => "killed at the time limit (duration + grace)".into(),
+        Outcome::Limit => d
+            .limit
+            .clone()
+            .unwrap_or_else(|| format!("{status}: {last}")),
+        Outcome::Crash if last.is_empty() => status,
+        Outcome::Crash => format!("{status}: {last}"),
+    };
+    (e.outcome, detail)
+}
+
+/// `<point_id>.<runtime>.r<repeat>.jsonl` → its parts.
+pub fn parse_jsonl_name(name: &str) -> Option<(String, String, u32)> {
+    let stem = name.strip_suffix(".jsonl")?;
+    let (rest, rep) = stem.rsplit_once('.')?;
+    let repeat = rep.strip_prefix('r')?.parse().ok()?;
+    let (point_id, runtime) = rest.rsplit_once('.')?;
+    Some((point_id.to_string(), runtime.to_string(), repeat))
+}
+
+/// All results of one scenario, in expansion order.
+pub fn scenario_points(run_dir: &Path, sweep: &Sweep) -> Result<Vec<PointResult>> {
+    let dir = run_dir.join(&sweep.scenario);
+    let specs = sweep.expand(&sweep.runtimes).unwrap_or_default();
+    let prior: Vec<PointResult> = std::fs::read(dir.join(POINTS))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let mut out: Vec<PointResult> = prior
+        .iter()
+        .filter(|p| p.jsonl.is_empty())
+        .cloned()
+        .collect();
+    let mut names: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.retain(|n| n.ends_with(".jsonl") && !n.starts_with('.'));
+    for name in names {
+        let Some((point_id, runtime, repeat)) = parse_jsonl_name(&name) else {
+            continue;
+        };
+        let d = read_jsonl(&dir.join(&name))?;
+        let params = d
+            .params
+            .clone()
+            .or_else(|| {
+                specs
+                    .iter()
+                    .find(|s| s.point_id == point_id && s.runtime == runtime)
+                    .map(|s| s.params.clone())
+            })
+            .unwrap_or_default();
+        let (outcome, detail) = detail_of(&d);
+        let outcome_detail = prior
+            .iter()
+            .find(|p| p.jsonl == name && !p.outcome_detail.is_empty())
+            .map(|p| p.outcome_detail.clone())
+            .unwrap_or(detail);
+        let mut metrics = d.summary.clone();
+        metrics.extend(runner_metrics(&d));
+        out.push(PointResult {
+            scenario: sweep.scenario.clone(),
+            point_id,
+            runtime,
+            repeat,
+            params,
+            outcome,
+            outcome_detail,
+            jsonl: name,
+            metrics,
+        });
+    }
+    let order = |p: &PointResult| {
+        specs
+            .iter()
+            .position(|s| s.point_id == p.point_id && s.runtime == p.runtime)
+            .unwrap_or(usize::MAX)
+    };
+    out.sort_by(|a, b| {
+        order(a)
+            .cmp(&order(b))
+            .then(a.repeat.cmp(&b.repeat))
+            .then(a.point_id.cmp(&b.point_id))
+    });
+    Ok(out)
+}
+
+/// Median metrics of one point × runtime over its repeats.
+#[derive(Debug, Clone)]
+pub struct MedianRow {
+    pub scenario: String,
+    pub point_id: String,
+    pub runtime: String,
+    pub params: Params,
+    /// Outcomes of the repeats, joined: `ok`, `timeout`, `ok+crash`.
+    pub outcome: String,
+    pub metrics: BTreeMap<String, f64>,
+    /// One repeat's detail, for messages.
+    pub detail: String,
+}
+
+/// Repeats whose metrics count in medians: the scenario ran as designed
+/// (ended well, or hit the deadline or a limit, which are results). A crash
+/// (bad arguments, a panic) measured nothing the sweep asked about.
+fn ran_as_designed(o: Outcome) -> bool {
+    matches!(o, Outcome::Ok | Outcome::Timeout | Outcome::Limit)
+}
+
+pub fn medians(points: &[PointResult]) -> Vec<MedianRow> {
+    let mut keys: Vec<(String, String, String)> = Vec::new();
+    for p in points {
+        let k = (p.scenario.clone(), p.point_id.clone(), p.runtime.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.into_iter()
+        .map(|(scenario, point_id, runtime)| {
+            let group: Vec<&PointResult> = points
+                .iter()
+                .filter(|p| {
+                    p.scenario == scenario && p.point_id == point_id && p.runtime == runtime
+                })
+                .collect();
+            let outcomes: BTreeSet<&str> = group.iter().map(|p| p.outcome.as_str()).collect();
+            let measured: Vec<&&PointResult> = group
+                .iter()
+                .filter(|p| ran_as_designed(p.outcome))
+                .collect();
+            let names: BTreeSet<&String> = measured.iter().flat_map(|p| p.metrics.keys()).collect();
+            let metrics = names
+                .into_iter()
+                .filter_map(|n| {
+                    let mut v: Vec<f64> = measured
+                        .iter()
+                        .filter_map(|p| p.metrics.get(n).copied())
+                        .collect();
+                    median(&mut v).map(|m| (n.clone(), m))
+                })
+                .collect();
+            MedianRow {
+                params: group[0].params.clone(),
+                outcome: outcomes.into_iter().collect::<Vec<_>>().join("+"),
+                detail: group
+                    .iter()
+                    .map(|p| p.outcome_detail.as_str())
+                    .find(|d| !d.is_empty())
+                    .unwrap_or("")
+                    .into(),
+                metrics,
+                scenario,
+                point_id,
+                runtime,
+            }
+        })
+        .collect()
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn num_field(x: f64) -> String {
+    Value::Num(x).to_string()
+}
+
+/// summary.csv: a row per point × runtime × repeat, then a median row per
+/// point × runtime. Columns: scenario, point_id, runtime, repeat, outcome,
+/// params (in first-seen order), metrics (sorted).
+pub fn summary_csv(points: &[PointResult], meds: &[MedianRow]) -> String {
+    let mut params: Vec<String> = Vec::new();
+    for p in points {
+        for k in p.params.keys() {
+            if !params.contains(k) {
+                params.push(k.clone());
+            }
+        }
+    }
+    let metrics: BTreeSet<&String> = points.iter().flat_map(|p| p.metrics.keys()).collect();
+    let mut out = String::new();
+    let mut header = vec!["scenario", "point_id", "runtime", "repeat", "outcome"];
+    header.extend(params.iter().map(String::as_str));
+    header.extend(metrics.iter().map(|s| s.as_str()));
+    out.push_str(
+        &header
+            .iter()
+            .map(|h| csv_field(h))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out.push('\n');
+    let row = |scenario: &str,
+               pid: &str,
+               rt: &str,
+               rep: String,
+               outcome: &str,
+               pr: &Params,
+               m: &BTreeMap<String, f64>| {
+        let mut f = vec![
+            csv_field(scenario),
+            csv_field(pid),
+            csv_field(rt),
+            rep,
+            csv_field(outcome),
+        ];
+        f.extend(params.iter().map(|k| {
+            pr.get(k)
+                .map(|v| csv_field(&v.to_string()))
+                .unwrap_or_default()
+        }));
+        f.extend(
+            metrics
+                .iter()
+                .map(|k| m.get(*k).map(|x| num_field(*x)).unwrap_or_default()),
+        );
+        f.join(",") + "\n"
+    };
+    for p in points {
+        out.push_str(&row(
+            &p.scenario,
+            &p.point_id,
+            &p.runtime,
+            p.repeat.to_string(),
+            p.outcome.as_str(),
+            &p.params,
+            &p.metrics,
+        ));
+    }
+    for m in meds {
+        out.push_str(&row(
+            &m.scenario,
+            &m.point_id,
+            &m.runtime,
+            "median".into(),
+            &m.outcome,
+            &m.params,
+            &m.metrics,
+        ));
+    }
+    out
+}
+
+fn where_holds(filter: &Option<String>, params: &Params, runtime: Option<&str>) -> bool {
+    let Some(src) = filter else { return true };
+    let Ok(p) = Predicate::parse(src) else {
+        return false;
+    };
+    let mut ctx = MapContext::new().with_params(params);
+    if let Some(r) = runtime {
+        ctx = ctx.with_runtime(r);
+    }
+    p.eval(&ctx).unwrap_or(false)
+}
+
+/// `name=value` for every name the predicate uses that the context has.
+fn show_values(p: &Predicate, ctx: &MapContext) -> String {
+    p.names()
+        .iter()
+        .filter_map(|n| ctx.vars.get(n).map(|v| format!("{n}={v}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Judges every verdict of `sweep` for every runtime it has.
+pub fn verdicts(
+    sweep: &Sweep,
+    meds: &[MedianRow],
+    skipped: &BTreeMap<String, String>,
+) -> Vec<VerdictRow> {
+    let specs: Vec<PointSpec> = sweep.expand(&sweep.runtimes).unwrap_or_default();
+    let mut rows = Vec::new();
+    for v in &sweep.verdicts {
+        let Ok(expect) = Predicate::parse(&v.expect) else {
+            continue;
+        };
+        for runtime in &sweep.runtimes {
+            let matched: Vec<&PointSpec> = specs
+                .iter()
+                .filter(|s| {
+                    &s.runtime == runtime && where_holds(&v.filter, &s.params, Some(runtime))
+                })
+                .collect();
+            if matched.is_empty() {
+                continue;
+            }
+            let (mut held, mut failed, mut details) = (0u32, 0u32, Vec::new());
+            for s in &matched {
+                let med = meds.iter().find(|m| {
+                    m.scenario == sweep.scenario
+                        && m.point_id == s.point_id
+                        && &m.runtime == runtime
+                });
+                let Some(med) = med.filter(|m| m.outcome != "skipped") else {
+                    let why = skipped
+                        .get(runtime)
+                        .map(|w| format!("{runtime} skipped: {w}"))
+                        .unwrap_or("not run".into());
+                    details.push(format!("{}: no data ({why})", s.point_id));
+                    continue;
+                };
+                let ctx = MapContext::new()
+                    .with_params(&med.params)
+                    .with_runtime(runtime)
+                    .with_str("outcome", &med.outcome)
+                    .with_metrics(&med.metrics);
+                match expect.eval(&ctx) {
+                    Ok(true) => held += 1,
+                    Ok(false) => {
+                        failed += 1;
+                        details.push(format!(
+                            "{}: `{}` is false with {}",
+                            s.point_id,
+                            v.expect,
+                            show_values(&expect, &ctx)
+                        ));
+                    }
+                    Err(EvalError::Unknown(n)) => {
+                        let why = if med.detail.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {}", med.detail)
+                        };
+                        details.push(format!(
+                            "{}: no data (no `{n}`; outcome {}{why})",
+                            s.point_id, med.outcome
+                        ));
+                    }
+                    Err(EvalError::Type(e)) => {
+                        details.push(format!("{}: no data ({e})", s.point_id))
+                    }
+                }
+            }
+            let status = match (held + failed, failed, v.holds) {
+                (0, _, _) => VerdictStatus::NoData,
+                (_, 0, Holds::Reproduced) => VerdictStatus::Reproduced,
+                (_, 0, Holds::Fixed) => VerdictStatus::Fixed,
+                (_, _, Holds::Reproduced) => VerdictStatus::NotReproduced,
+                (_, _, Holds::Fixed) => VerdictStatus::NotFixed,
+            };
+            rows.push(VerdictRow {
+                scenario: sweep.scenario.clone(),
+                id: v.id.clone(),
+                claim: v.claim.clone(),
+                runtime: runtime.clone(),
+                status,
+                points_matched: matched.len() as u32,
+                points_held: held,
+                details,
+            });
+        }
+    }
+    rows
+}
+
+/// gmp against go, per fidelity spec and shared point.
+pub fn fidelity(sweep: &Sweep, meds: &[MedianRow]) -> Vec<FidelityRow> {
+    let has = |r: &str| sweep.runtimes.iter().any(|x| x == r);
+    if !has("gmp") || !has("go") {
+        return Vec::new();
+    }
+    let specs = sweep
+        .expand(&["gmp".to_string(), "go".to_string()])
+        .unwrap_or_default();
+    let go_ids: BTreeSet<&str> = specs
+        .iter()
+        .filter(|s| s.runtime == "go")
+        .map(|s| s.point_id.as_str())
+        .collect();
+    let shared: Vec<&PointSpec> = specs
+        .iter()
+        .filter(|s| s.runtime == "gmp" && go_ids.contains(s.point_id.as_str()))
+        .collect();
+    let value = |pid: &str, rt: &str, metric: &str| {
+        meds.iter()
+            .find(|m| m.scenario == sweep.scenario && m.point_id == pid && m.runtime == rt)
+            .and_then(|m| m.metrics.get(metric).copied())
+    };
+    let mut rows = Vec::new();
+    for f in &sweep.fidelity {
+        let Ok(tol) = Tolerance::parse(&f.tolerance) else {
+            continue;
+        };
+        for s in shared
+            .iter()
+            .filter(|s| where_holds(&f.filter, &s.params, None))
+        {
+            let (gmp, go) = (
+                value(&s.point_id, "gmp", &f.metric),
+                value(&s.point_id, "go", &f.metric),
+            );
+            rows.push(FidelityRow {
+                scenario: sweep.scenario.clone(),
+                point_id: s.point_id.clone(),
+                metric: f.metric.clone(),
+                gmp,
+                go,
+                tolerance: f.tolerance.to_string(),
+                within: gmp.zip(go).map(|(a, b)| tol.within(a, b)),
+            });
+        }
+    }
+    rows
+}
+
+pub struct Analysis {
+    pub points: Vec<PointResult>,
+    pub verdicts: Vec<VerdictRow>,
+    pub fidelity: Vec<FidelityRow>,
+}
+
+/// Recomputes and writes points.json (per scenario), summary.csv,
+/// verdicts.json and fidelity.json from the run directory.
+pub fn analyze(run_dir: &Path, meta: &RunMeta) -> Result<Analysis> {
+    let mut all = Vec::new();
+    let (mut vrows, mut frows) = (Vec::new(), Vec::new());
+    for sweep in &meta.sweeps {
+        let dir = run_dir.join(&sweep.scenario);
+        std::fs::create_dir_all(&dir)?;
+        let points = scenario_points(run_dir, sweep)?;
+        write_json(&dir.join(POINTS), &points)?;
+        let meds = medians(&points);
+        vrows.extend(verdicts(sweep, &meds, &meta.skipped_runtimes));
+        frows.extend(fidelity(sweep, &meds));
+        all.extend(points);
+    }
+    let meds = medians(&all);
+    write_atomic(
+        &run_dir.join(SUMMARY_CSV),
+        summary_csv(&all, &meds).as_bytes(),
+    )?;
+    write_json(&run_dir.join(VERDICTS), &vrows)?;
+    write_json(&run_dir.join(FIDELITY), &frows)?;
+    Ok(Analysis {
+        points: all,
+        verdicts: vrows,
+        fidelity: frows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schedlab_protocol::sweep::Sweep;
+
+    fn proc_(t: f64, threads: u64, r: Option<u64>) -> ProcSample {
+        ProcSample {
+            t_ms: t,
+            threads,
+            r_threads: r,
+            cores: 0.5,
+            rss_bytes: 1000 + threads,
+        }
+    }
+
+    #[test]
+    fn runner_metrics_from_samples() {
+        let d = PointData {
+            procs: vec![
+                proc_(5.0, 1, Some(1)),
+                proc_(10.0, 3, None),
+                proc_(15.0, 5, Some(4)),
+                proc_(20.0, 4, Some(2)),
+            ],
+            phases: vec![("load_start".into(), 8.0)],
+            exit: Some(ExitLine {
+                t_ms: 2500.0,
+                outcome: Outcome::Ok,
+                code: Some(0),
+                signal: None,
+                stderr_tail: String::new(),
+            }),
+            ..Default::default()
+        };
+        let m = runner_metrics(&d);
+        assert_eq!(m["threads_peak"], 5.0);
+        assert_eq!(m["threads_median"], 3.5);
+        assert_eq!(m["threads_end"], 4.0);
+        assert_eq!(m["r_threads_max"], 4.0);
+        assert_eq!(m["r_threads_median"], 2.0);
+        assert_eq!(m["threads_at_load_start"], 3.0);
+        assert_eq!(m["rss_peak_bytes"], 1005.0);
+        assert_eq!(m["wall_s"], 2.5);
+        assert_eq!(m["cores_mean"], 0.5);
+    }
+
+    #[test]
+    fn jsonl_names_parse_from_the_right() {
+        assert_eq!(
+            parse_jsonl_name("rate-0.5_m-x.go.r2.jsonl"),
+            Some(("rate-0.5_m-x".into(), "go".into(), 2))
+        );
+        assert_eq!(parse_jsonl_name("bad.jsonl"), None);
+    }
+
+    fn pr(
+        pid: &str,
+        rt: &str,
+        rep: u32,
+        procs: f64,
+        outcome: Outcome,
+        m: &[(&str, f64)],
+    ) -> PointResult {
+        let mut params = Params::new();
+        params.insert("procs".into(), Value::Num(procs));
+        PointResult {
+            scenario: "s".into(),
+            point_id: pid.into(),
+            runtime: rt.into(),
+            repeat: rep,
+            params,
+            outcome,
+            outcome_detail: String::new(),
+            jsonl: format!("{pid}.{rt}.r{rep}.jsonl"),
+            metrics: m.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+
+    const SWEEP: &str = r#"scenario: s
+incident: i
+runtimes: [gmp, tokio, go]
+duration: 1s
+grid: { procs: [1, 2] }
+verdicts:
+  - id: floor
+    claim: "go starts 3 threads"
+    where: "runtime != 'tokio'"
+    expect: "threads_median >= 3"
+    holds: reproduced
+  - id: fix
+    claim: "tokio stays small"
+    where: "runtime == 'tokio' && procs == 1"
+    expect: "threads_median <= 2 && outcome == 'ok'"
+    holds: fixed
+fidelity:
+  - metric: threads_median
+    tolerance: 1
+"#;
+
+    #[test]
+    fn medians_verdicts_and_fidelity() {
+        let sweep = Sweep::from_yaml(SWEEP, "t").unwrap();
+        let points = vec![
+            pr(
+                "procs-1",
+                "gmp",
+                1,
+                1.0,
+                Outcome::Ok,
+                &[("threads_median", 3.0)],
+            ),
+            pr(
+                "procs-1",
+                "gmp",
+                2,
+                1.0,
+                Outcome::Ok,
+                &[("threads_median", 5.0)],
+            ),
+            pr(
+                "procs-1",
+                "gmp",
+                3,
+                1.0,
+                Outcome::Crash,
+                &[("threads_median", 1.0)],
+            ),
+            pr(
+                "procs-2",
+                "gmp",
+                1,
+                2.0,
+                Outcome::Crash,
+                &[("threads_median", 1.0)],
+            ),
+            pr(
+                "procs-1",
+                "tokio",
+                1,
+                1.0,
+                Outcome::Ok,
+                &[("threads_median", 3.0)],
+            ),
+            pr(
+                "procs-1",
+                "go",
+                1,
+                1.0,
+                Outcome::Ok,
+                &[("threads_median", 3.0)],
+            ),
+            pr(
+                "procs-2",
+                "go",
+                1,
+                2.0,
+                Outcome::Timeout,
+                &[("threads_median", 2.0)],
+            ),
+        ];
+        let meds = medians(&points);
+        let gmp1 = meds
+            .iter()
+            .find(|m| m.point_id == "procs-1" && m.runtime == "gmp")
+            .unwrap();
+        assert_eq!(
+            gmp1.metrics["threads_median"], 4.0,
+            "median of 3 and 5; the crashed repeat does not count"
+        );
+        assert_eq!(gmp1.outcome, "crash+ok");
+        let v = verdicts(&sweep, &meds, &BTreeMap::new());
+        let get = |id: &str, rt: &str| v.iter().find(|r| r.id == id && r.runtime == rt).unwrap();
+        // gmp: procs-1 holds (4 >= 3), procs-2 crashed: no data -> reproduced on the data there is.
+        assert_eq!(get("floor", "gmp").status, VerdictStatus::Reproduced);
+        assert_eq!(get("floor", "gmp").points_held, 1);
+        assert!(
+            get("floor", "gmp").details[0].contains("no data"),
+            "{:?}",
+            get("floor", "gmp").details
+        );
+        // go: procs-2 has 2 < 3 -> not reproduced.
+        assert_eq!(get("floor", "go").status, VerdictStatus::NotReproduced);
+        assert!(
+            v.iter().all(|r| !(r.id == "floor" && r.runtime == "tokio")),
+            "tokio matches no point"
+        );
+        assert_eq!(
+            get("fix", "tokio").status,
+            VerdictStatus::NotFixed,
+            "3 threads > 2"
+        );
+        let f = fidelity(&sweep, &meds);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].within, Some(true), "|4 - 3| <= 1");
+        assert_eq!(f[1].within, None, "gmp procs-2 has no metric");
+    }
+
+    #[test]
+    fn csv_has_rows_and_medians() {
+        let points = vec![
+            pr(
+                "procs-1",
+                "gmp",
+                1,
+                1.0,
+                Outcome::Ok,
+                &[("b", 1.0), ("a", 2.0)],
+            ),
+            pr("procs-1", "gmp", 2, 1.0, Outcome::Timeout, &[("b", 3.0)]),
+        ];
+        let csv = summary_csv(&points, &medians(&points));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "scenario,point_id,runtime,repeat,outcome,procs,a,b"
+        );
+        assert_eq!(lines[1], "s,procs-1,gmp,1,ok,1,2,1");
+        assert_eq!(lines[2], "s,procs-1,gmp,2,timeout,1,,3");
+        assert_eq!(lines[3], "s,procs-1,gmp,median,ok+timeout,1,2,2");
+    }
+}

@@ -1,0 +1,115 @@
+//! A throwaway lab for the runner's integration tests: a root with
+//! `scenarios/<name>/sweep.yaml` and a bin dir where `<name>` is a symlink
+//! to `schedlab-fixture` (binary name = scenario name is the runner's
+//! contract, so this is how a test scenario gets its binary).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SCHEDLAB: &str = env!("CARGO_BIN_EXE_schedlab");
+pub const FIXTURE: &str = env!("CARGO_BIN_EXE_schedlab-fixture");
+
+pub struct Lab {
+    pub dir: PathBuf,
+}
+
+impl Lab {
+    pub fn new(name: &str) -> Lab {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("lab-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::create_dir_all(dir.join("pids")).unwrap();
+        Lab { dir }
+    }
+
+    /// Adds a scenario run by the fixture.
+    pub fn scenario(&self, name: &str, yaml: &str) {
+        let d = self.dir.join("scenarios").join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("sweep.yaml"), yaml).unwrap();
+        let link = self.dir.join("bin").join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(FIXTURE, link).unwrap();
+        }
+    }
+
+    /// `schedlab --root <lab> --bin-dir <lab>/bin ...`.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(SCHEDLAB);
+        c.arg("--root")
+            .arg(&self.dir)
+            .arg("--bin-dir")
+            .arg(self.dir.join("bin"))
+            .args(args);
+        c.env("SCHEDLAB_FIXTURE_PIDDIR", self.dir.join("pids"));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("schedlab runs")
+    }
+
+    pub fn out(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Pids the fixture wrote: (pid, role).
+    pub fn pids(&self) -> Vec<(i32, String)> {
+        std::fs::read_dir(self.dir.join("pids"))
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                let (pid, role) = n.split_once('.')?;
+                Some((pid.parse().ok()?, role.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// No process with this pid, and no process group with this id.
+pub fn gone(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence.
+    let p = unsafe { libc::kill(pid, 0) } == -1
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    // SAFETY: as above, for the process group.
+    let g = unsafe { libc::kill(-pid, 0) } == -1
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    p && g
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+pub fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
+}
+
+/// points.json of a scenario in a run dir, as (point_id, runtime, repeat, outcome, detail).
+pub fn points(run: &Path, scenario: &str) -> Vec<serde_json::Value> {
+    read_json(&run.join(scenario).join("points.json"))
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+pub fn find<'a>(
+    pts: &'a [serde_json::Value],
+    point_id: &str,
+    repeat: u64,
+) -> &'a serde_json::Value {
+    pts.iter()
+        .find(|p| p["point_id"] == point_id && p["repeat"] == repeat)
+        .unwrap_or_else(|| panic!("no {point_id} r{repeat} in {pts:#?}"))
+}
