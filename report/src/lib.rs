@@ -1,14 +1,304 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! schedlab-report: draws a run directory into plots, `report.html` and
+//! `report.md`.
+//!
+//! # What goes in and out
+//!
+//! [`render`] reads only the run directory the runner wrote (layout in
+//! `schedlab_protocol::results`): `run.json` (host facts, status, the sweeps
+//! as run, skipped runtimes), `<scenario>/points.json` (one row per point ×
+//! runtime × repeat with its outcome and metrics), `verdicts.json`,
+//! `fidelity.json` and the merged per-point `.jsonl` traces. It writes
+//!
+//! ```text
+//! plots/<scenario>/<NN>-<title-slug>.png   BitMapBackend, vendored font
+//! plots/<scenario>/<NN>-<title-slug>.svg   same picture, SVGBackend
+//! report.html                              self-contained: inline CSS and SVG
+//! report.md                                tables + relative PNG links
+//! ```
+//!
+//! and returns their paths in [`Rendered`]. `schedlab report` calls it on a
+//! stored run, so it never needs anything the runner held in memory.
+//!
+//! # Invariants
+//!
+//! * **Never panics on odd data.** An empty run, a scenario whose points
+//!   were all skipped, NaN metrics, a truncated `.jsonl`, a bad `where`:
+//!   each becomes a "no data" card, a note under a plot, or a warning in
+//!   the report. Only a missing/invalid `run.json` or an unwritable
+//!   directory is an `Err`.
+//! * **Nothing is hidden.** Runs that timed out, crashed or hit a limit are
+//!   drawn as hollow markers or named in the plot's notes; a fidelity miss
+//!   is shown as a red "miss"; an interrupted run says so at the top.
+//! * **Missing is not zero.** A run without a value draws nothing and
+//!   tables show "—".
+//! * **All text from the run directory is escaped** before it reaches HTML
+//!   (plotters escapes the text it puts in SVG itself).
+//! * **Every file is written atomically** (temp + rename).
+//!
+//! # Modules
+//!
+//! * [`load`] — reading run directories and traces, tolerant of gaps.
+//! * [`plot`] — figures (sweep, timeseries, cdf, no-data) drawn to PNG+SVG.
+//! * `html`, `md` — the two report documents, from the same [`Report`]
+//!   model built here.
+
+mod html;
+pub mod load;
+mod md;
+pub mod plot;
+mod tables;
+mod text;
+
+use load::{EventLine, Run, Scenario, jsonl_path, read_events};
+use plot::AnyFigure;
+use schedlab_protocol::results::{REPORT_HTML, REPORT_MD};
+use schedlab_protocol::sweep::PlotKind;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// What [`render`] wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub html: PathBuf,
+    pub md: PathBuf,
+    /// Every plot file written, PNG and SVG.
+    pub plots: Vec<PathBuf>,
+    /// Things the reader should know (unreadable files, failed plots); they
+    /// are also printed in the report.
+    pub warnings: Vec<String>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Event kinds whose text the report prints.
+const EVENT_KINDS: [&str; 3] = ["diagnosis", "goroutine_dump", "threadcreate"];
+/// Longest event text printed, in bytes.
+const EVENT_CAP: usize = 6000;
+/// At most this many event blocks per scenario.
+const MAX_EVENTS: usize = 24;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// One plot as drawn (or why it was not).
+pub(crate) struct PlotOut {
+    pub title: String,
+    pub kind: &'static str,
+    /// Path relative to the run directory, `plots/<scenario>/<id>.png`.
+    pub png_rel: String,
+    pub svg_text: Option<String>,
+    pub error: Option<String>,
+    /// The figure's notes (runs left out and why), printed under it.
+    pub notes: Vec<String>,
+}
+
+/// One printed event.
+pub(crate) struct EventOut {
+    pub point_id: String,
+    pub runtime: String,
+    pub repeat: u32,
+    pub event: EventLine,
+}
+
+/// Everything the two documents print for one scenario.
+pub(crate) struct ScenarioOut<'a> {
+    pub sc: &'a Scenario,
+    pub plots: Vec<PlotOut>,
+    pub events: Vec<EventOut>,
+}
+
+/// The model both documents are written from.
+pub(crate) struct Report<'a> {
+    pub run: &'a Run,
+    pub scenarios: Vec<ScenarioOut<'a>>,
+    pub warnings: Vec<String>,
+}
+
+/// Renders plots, `report.html` and `report.md` for the run in `run_dir`.
+pub fn render(run_dir: &Path) -> anyhow::Result<Rendered> {
+    let run = load::load_run(run_dir)?;
+    let mut warnings = run.warnings.clone();
+    let mut plots = Vec::new();
+    let mut scenarios = Vec::new();
+    for sc in &run.scenarios {
+        let outs = draw_plots(&run, sc, &mut plots, &mut warnings);
+        scenarios.push(ScenarioOut {
+            sc,
+            plots: outs,
+            events: collect_events(run_dir, sc),
+        });
     }
+    let report = Report {
+        run: &run,
+        scenarios,
+        warnings: warnings.clone(),
+    };
+    let html = run_dir.join(REPORT_HTML);
+    schedlab_protocol::atomic::write_atomic(&html, html::document(&report).as_bytes())?;
+    let md = run_dir.join(REPORT_MD);
+    schedlab_protocol::atomic::write_atomic(&md, md::document(&report).as_bytes())?;
+    Ok(Rendered {
+        html,
+        md,
+        plots,
+        warnings,
+    })
+}
+
+/// Draws every plot of a scenario's sweep; a failed plot is reported, not
+/// fatal.
+fn draw_plots(
+    run: &Run,
+    sc: &Scenario,
+    files: &mut Vec<PathBuf>,
+    warnings: &mut Vec<String>,
+) -> Vec<PlotOut> {
+    let Some(sweep) = &sc.sweep else {
+        return Vec::new();
+    };
+    if !load::safe_name(&sc.name) {
+        warnings.push(format!(
+            "scenario name {:?} is not a plain folder name: no plots",
+            sc.name
+        ));
+        return Vec::new();
+    }
+    let dir = run.dir.join("plots").join(&sc.name);
+    let mut used = BTreeSet::new();
+    sweep
+        .plots
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let mut id = format!("{:02}-{}", i + 1, text::slug(&spec.title, 40));
+            while !used.insert(id.clone()) {
+                id.push('x');
+            }
+            let (kind, fig) = match spec.kind {
+                PlotKind::Sweep => ("sweep", plot::sweep::build(spec, sc)),
+                PlotKind::Timeseries => ("timeseries", plot::timeseries::build(spec, sc, &run.dir)),
+                PlotKind::Cdf => ("cdf", plot::cdf::build(spec, sc)),
+            };
+            let png_rel = format!("plots/{}/{id}.png", sc.name);
+            match plot::write_figure(&fig, &dir, &id) {
+                Ok(w) => {
+                    files.push(w.png);
+                    files.push(w.svg);
+                    let title = spec.title.clone();
+                    PlotOut {
+                        title,
+                        kind,
+                        png_rel,
+                        svg_text: Some(w.svg_text),
+                        error: no_data_reason(&fig),
+                        notes: fig.notes().to_vec(),
+                    }
+                }
+                Err(e) => {
+                    warnings.push(format!(
+                        "{}: plot \"{}\" failed: {e:#}",
+                        sc.name, spec.title
+                    ));
+                    PlotOut {
+                        title: spec.title.clone(),
+                        kind,
+                        png_rel,
+                        svg_text: None,
+                        error: Some(format!("{e:#}")),
+                        notes: fig.notes().to_vec(),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+fn no_data_reason(fig: &AnyFigure) -> Option<String> {
+    match fig {
+        AnyFigure::NoData(n) => Some(format!("no data: {}", n.reason)),
+        _ => None,
+    }
+}
+
+/// The first event of each printed kind per point × runtime (earliest
+/// repeat that has one), capped in number.
+fn collect_events(run_dir: &Path, sc: &Scenario) -> Vec<EventOut> {
+    let mut rows: Vec<_> = sc.points.iter().collect();
+    rows.sort_by_key(|p| p.repeat);
+    let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut out: Vec<EventOut> = Vec::new();
+    for p in rows {
+        if out.len() >= MAX_EVENTS {
+            break;
+        }
+        let wanted: Vec<&str> = EVENT_KINDS
+            .iter()
+            .copied()
+            .filter(|k| !seen.contains(&(p.point_id.clone(), p.runtime.clone(), k.to_string())))
+            .collect();
+        let Some(path) = jsonl_path(run_dir, &sc.name, &p.jsonl).filter(|_| !wanted.is_empty())
+        else {
+            continue;
+        };
+        for ev in read_events(&path, &wanted) {
+            if seen.insert((p.point_id.clone(), p.runtime.clone(), ev.kind.clone()))
+                && out.len() < MAX_EVENTS
+            {
+                out.push(EventOut {
+                    point_id: p.point_id.clone(),
+                    runtime: p.runtime.clone(),
+                    repeat: p.repeat,
+                    event: ev,
+                });
+            }
+        }
+    }
+    let order = sc.point_ids();
+    out.sort_by_key(|e| {
+        (
+            order.iter().position(|id| *id == e.point_id),
+            e.runtime.clone(),
+        )
+    });
+    out
+}
+
+/// An event's text cut to [`EVENT_CAP`] bytes, saying how much was cut.
+pub(crate) fn capped_event_text(text: &str) -> String {
+    match text::cap(text, EVENT_CAP) {
+        (s, 0) => s.to_string(),
+        (s, cut) => format!("{s}\n… ({cut} more bytes not shown; the full text is in the .jsonl)"),
+    }
+}
+
+/// One sentence saying what the sweep ran.
+pub(crate) fn what_was_run(sw: &schedlab_protocol::sweep::Sweep) -> String {
+    let axes = |a: &schedlab_protocol::sweep::Axes| {
+        a.iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k} ∈ {{{}}}",
+                    v.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" × ")
+    };
+    let mut s = format!(
+        "Ran: runtimes {}; duration {} per process; {} repeat(s) per point; grid {}",
+        sw.runtimes.join(", "),
+        sw.duration,
+        sw.repeats,
+        if sw.grid.is_empty() {
+            "(single point)".to_string()
+        } else {
+            axes(&sw.grid)
+        }
+    );
+    for (rt, a) in &sw.per_runtime {
+        s.push_str(&format!("; for {rt}: {}", axes(a)));
+    }
+    if !sw.skip.is_empty() {
+        s.push_str(&format!("; skipped where {}", sw.skip.join(" or ")));
+    }
+    s.push('.');
+    s
 }

@@ -1,0 +1,191 @@
+//! `kind: cdf` — the distribution of one metric over the runs (every
+//! matching point × repeat), one step curve per series: at x, the curve's
+//! height is the fraction of that series' runs whose value is <= x.
+//!
+//! Only runs that ended `ok` make the curve; runs that timed out, crashed or
+//! hit a limit but still carry the metric are drawn as hollow circles at
+//! height 1.0 (above the curve they would distort), and the legend counts
+//! them, so they are visible but do not bend the distribution.
+
+use super::{
+    AnyFigure, FONT, Figure, LEGEND_W, LegendEntry, Mark, NoData, Scale, colors_for, draw_legend,
+    draw_notes, notes_height, pe, select_rows, series_key,
+};
+use crate::load::Scenario;
+use crate::text;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use schedlab_protocol::metrics::Outcome;
+use schedlab_protocol::sweep::PlotSpec;
+
+const MAX_NOTES: usize = 4;
+
+pub struct CdfSeries {
+    pub label: String,
+    pub color: RGBColor,
+    /// Sorted ok values.
+    pub ok: Vec<f64>,
+    pub bad: Vec<f64>,
+}
+
+pub struct CdfFig {
+    pub title: String,
+    pub x_label: String,
+    pub x: Scale,
+    pub series: Vec<CdfSeries>,
+    pub notes: Vec<String>,
+}
+
+pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
+    let no_data = |reason: String, notes: Vec<String>| {
+        AnyFigure::NoData(NoData {
+            title: spec.title.clone(),
+            reason,
+            notes,
+        })
+    };
+    let Some(metric) = spec.y.names().first().map(|s| s.to_string()) else {
+        return no_data("the plot spec has no y".into(), Vec::new());
+    };
+    let mut notes = Vec::new();
+    let rows = select_rows(&sc.points, spec.filter.as_deref(), &mut notes);
+    let (label, factor) = text::metric_axis(&metric);
+    let mut keys: Vec<String> = Vec::new();
+    let mut vals: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut missing = 0;
+    for p in rows {
+        let key = series_key(p, &spec.series, &metric);
+        let i = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+            keys.push(key);
+            vals.push((Vec::new(), Vec::new()));
+            keys.len() - 1
+        });
+        match p
+            .metrics
+            .get(&metric)
+            .map(|v| v * factor)
+            .filter(|v| v.is_finite())
+        {
+            Some(v) if p.outcome == Outcome::Ok => vals[i].0.push(v),
+            Some(v) => vals[i].1.push(v),
+            None => missing += 1,
+        }
+    }
+    if missing > 0 {
+        notes.push(format!(
+            "{missing} run(s) have no value for {metric} (see the outcome table)"
+        ));
+    }
+    let all = || {
+        vals.iter()
+            .flat_map(|(a, b)| a.iter().chain(b.iter()).copied())
+    };
+    let x = if spec.log_x { Scale::log(all()) } else { None }
+        .unwrap_or_else(|| Scale::linear(all(), false));
+    let colors = colors_for(&keys);
+    let mut series: Vec<CdfSeries> = keys
+        .into_iter()
+        .zip(vals)
+        .zip(colors)
+        .map(|((label, (mut ok, bad)), color)| {
+            ok.retain(|v| x.accepts(*v));
+            ok.sort_by(f64::total_cmp);
+            CdfSeries {
+                label,
+                color,
+                ok,
+                bad: bad.into_iter().filter(|v| x.accepts(*v)).collect(),
+            }
+        })
+        .collect();
+    series.retain(|s| !s.ok.is_empty() || !s.bad.is_empty());
+    if series.is_empty() {
+        return no_data(
+            notes
+                .first()
+                .cloned()
+                .unwrap_or_else(|| format!("no run has a value for {metric}")),
+            notes,
+        );
+    }
+    AnyFigure::Cdf(CdfFig {
+        title: spec.title.clone(),
+        x_label: spec.x_label.clone().unwrap_or(label),
+        x,
+        series,
+        notes,
+    })
+}
+
+/// The step curve through sorted values.
+fn steps(sorted: &[f64]) -> Vec<(f64, f64)> {
+    let n = sorted.len() as f64;
+    let mut out = Vec::with_capacity(sorted.len() * 2);
+    for (i, v) in sorted.iter().enumerate() {
+        out.push((*v, i as f64 / n));
+        out.push((*v, (i + 1) as f64 / n));
+    }
+    out
+}
+
+impl Figure for CdfFig {
+    fn size(&self) -> (u32, u32) {
+        (1000, 520 + notes_height(self.notes.len(), MAX_NOTES))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let (w, h) = self.size();
+        let (top, foot) = root.split_vertically(h - notes_height(self.notes.len(), MAX_NOTES));
+        let (chart_area, legend_area) = top.split_horizontally(w - LEGEND_W);
+        let mut chart = ChartBuilder::on(&chart_area)
+            .caption(&self.title, (FONT, 24).into_font().style(FontStyle::Bold))
+            .margin(14)
+            .x_label_area_size(52)
+            .y_label_area_size(76)
+            .build_cartesian_2d(self.x.clone(), Scale::Lin { lo: 0.0, hi: 1.05 })
+            .map_err(pe)?;
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_label)
+            .y_desc("fraction of runs <= x")
+            .axis_desc_style((FONT, 17))
+            .label_style((FONT, 14))
+            .light_line_style(RGBColor(238, 238, 238))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()
+            .map_err(pe)?;
+        let mut legend = Vec::new();
+        for s in &self.series {
+            let c = s.color;
+            chart
+                .draw_series(LineSeries::new(steps(&s.ok), c.stroke_width(2)))
+                .map_err(pe)?;
+            chart
+                .draw_series(
+                    s.bad
+                        .iter()
+                        .map(|v| Circle::new((*v, 1.0), 7, c.stroke_width(2))),
+                )
+                .map_err(pe)?;
+            let extra = if s.bad.is_empty() {
+                String::new()
+            } else {
+                format!(", {} not ok", s.bad.len())
+            };
+            legend.push(LegendEntry {
+                label: format!("{} (n={}{extra})", s.label, s.ok.len()),
+                color: c,
+                mark: Mark::Line,
+            });
+        }
+        if self.series.iter().any(|s| !s.bad.is_empty()) {
+            legend.push(LegendEntry {
+                label: "timeout / crash / limit".into(),
+                color: RGBColor(60, 60, 60),
+                mark: Mark::Hollow,
+            });
+        }
+        draw_legend(&legend_area, &legend, 70)?;
+        draw_notes(&foot, &self.notes, MAX_NOTES)
+    }
+}
