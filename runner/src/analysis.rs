@@ -238,6 +238,10 @@ pub fn scenario_points(run_dir: &Path, sweep: &Sweep) -> Result<Vec<PointResult>
             .unwrap_or(detail);
         let mut metrics = d.summary.clone();
         metrics.extend(runner_metrics(&d));
+        // JSON has no NaN or infinity (serde_json writes null, which no
+        // reader of points.json accepts as f64): a metric that is not a
+        // finite number is a metric the point does not have.
+        metrics.retain(|_, v| v.is_finite());
         out.push(PointResult {
             scenario: sweep.scenario.clone(),
             point_id,
