@@ -1,0 +1,251 @@
+//! sysmon: the monitor thread (proc.go: sysmon, retake, preemptone;
+//! signal_unix.go: preemptM), and the SIGURG side effect of preemption.
+//!
+//! sysmon runs on its own M without a P. It sleeps 20 us, then doubles the
+//! sleep after 50 rounds in which `retake` did nothing (about 1 ms), up to
+//! 10 ms; when every P is idle it sleeps deeply on `sched.sysmonnote` (Go:
+//! `sched.sysmonwait`) until the next timer or until a syscall entry/exit
+//! wakes it. Each round, `retake`:
+//!
+//! * preempts a G that has been running for 10 ms without its P scheduling
+//!   (`schedtick` unchanged): `preemptone` sets `gp.preempt` (honored at the
+//!   G's next safepoint) and, like Go's async preemption, sends SIGURG to the
+//!   M's thread. The handler only records the signal — the goroutine is not
+//!   stopped asynchronously — but a raw syscall on that thread (nanosleep,
+//!   a blocking read without SA_RESTART semantics) returns EINTR as under Go;
+//! * retakes a P that has been in the same syscall for one sysmon tick,
+//!   unless its run queue is empty, some P is idle or an M spins, and less
+//!   than 10 ms have passed; if the P's G has not been scheduled for 10 ms
+//!   (`sysretake`), the first-sighting step is skipped, so a lone goroutine
+//!   looping on syscalls has its P handed off on nearly every call.
+
+use std::sync::atomic::{AtomicU64, Ordering::*};
+use std::time::Duration;
+
+use crate::proc::{handoffp, incidlelocked};
+use crate::runq::runqempty;
+use crate::runtime2::*;
+
+/// Go's `forcePreemptNS`: the time slice given to a G before it is preempted.
+const FORCE_PREEMPT_NS: i64 = 10 * 1000 * 1000;
+/// Go's `forcegcperiod`; sysmon's deep sleep is at most half of it.
+const FORCEGC_PERIOD_NS: i64 = 2 * 60 * 1000 * 1000 * 1000;
+
+/// Go's `sysmontick`, owned by sysmon.
+#[derive(Default, Clone, Copy)]
+struct SysmonTick {
+    schedtick: u32,
+    schedwhen: i64,
+    syscalltick: u32,
+    syscallwhen: i64,
+}
+
+/// SIGURG signals received by any M (the handler's only effect).
+pub(crate) static SIGURG_RECEIVED: AtomicU64 = AtomicU64::new(0);
+
+/// Models `runtime.sysmon` (proc.go).
+pub(crate) fn sysmon(m: &'static M) {
+    let sched = m.sched;
+    sched.lock().nmsys += 1;
+    let mut lasttrace = 0i64;
+    let mut idle = 0u32;
+    let mut delay = 0u64;
+    let mut ticks = vec![SysmonTick::default(); sched.allp.len()];
+    let procs = sched.gomaxprocs();
+    let schedtrace = sched.cfg.schedtrace_ms;
+    loop {
+        if idle == 0 {
+            delay = 20; // start with 20us sleep...
+        } else if idle > 50 {
+            delay *= 2; // start doubling the sleep after 1ms...
+        }
+        if delay > 10 * 1000 {
+            delay = 10 * 1000; // up to 10ms
+        }
+        std::thread::sleep(Duration::from_micros(delay));
+        if sched.shutdown.load(Acquire) {
+            return;
+        }
+        let now = sched.nanotime();
+        if schedtrace == 0 && sched.npidle.load(Acquire) == procs {
+            let l = sched.lock();
+            if sched.npidle.load(Acquire) == procs {
+                let mut syscall_wake = false;
+                let next = crate::timer::time_sleep_until(sched.allp);
+                let mut l = l;
+                if next > now {
+                    sched.sysmonwait.store(1, Release);
+                    drop(l);
+                    let mut sleep = FORCEGC_PERIOD_NS / 2;
+                    if next - now < sleep {
+                        sleep = next - now;
+                    }
+                    syscall_wake = sched.sysmonnote.tsleep(Duration::from_nanos(sleep as u64));
+                    l = sched.lock();
+                    sched.sysmonwait.store(0, Release);
+                    sched.sysmonnote.clear();
+                }
+                drop(l);
+                if syscall_wake {
+                    idle = 0;
+                    delay = 20;
+                }
+            }
+        }
+        if sched.shutdown.load(Acquire) {
+            return;
+        }
+        let now = sched.nanotime();
+        // retake P's blocked in syscalls and preempt long running G's
+        if retake(sched, &mut ticks, now) != 0 {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+        if schedtrace > 0 && lasttrace + (schedtrace as i64) * 1_000_000 <= now {
+            lasttrace = now;
+            crate::trace::schedtrace(sched, sched.cfg.scheddetail);
+        }
+    }
+}
+
+/// Models `runtime.retake` (proc.go).
+fn retake(sched: &'static Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
+    let mut n = 0;
+    for (i, pp) in sched.allp.iter().enumerate() {
+        let pd = &mut ticks[i];
+        let s = pp.status.load(Acquire);
+        let mut sysretake = false;
+        if s == P_RUNNING || s == P_SYSCALL {
+            // Preempt G if it's running for too long.
+            let t = pp.schedtick.load(Relaxed);
+            if pd.schedtick != t {
+                pd.schedtick = t;
+                pd.schedwhen = now;
+            } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
+                preemptone(sched, pp);
+                // In case of syscall, preemptone() doesn't work, because
+                // there is no M wired to P.
+                sysretake = true;
+            }
+        }
+        if s == P_SYSCALL {
+            // Retake P from syscall if it's there for more than 1 sysmon
+            // tick (at least 20us).
+            let t = pp.syscalltick.load(Relaxed);
+            if !sysretake && pd.syscalltick != t {
+                pd.syscalltick = t;
+                pd.syscallwhen = now;
+                continue;
+            }
+            // On the one hand we don't want to retake Ps if there is no
+            // other work to do, but on the other hand we want to retake them
+            // eventually because they can prevent the sysmon thread from
+            // deep sleep.
+            if runqempty(pp)
+                && sched.nmspinning.load(Acquire) + sched.npidle.load(Acquire) > 0
+                && pd.syscallwhen + 10 * 1000 * 1000 > now
+            {
+                continue;
+            }
+            incidlelocked(sched, -1);
+            if pp
+                .status
+                .compare_exchange(s, P_IDLE, AcqRel, Acquire)
+                .is_ok()
+            {
+                n += 1;
+                pp.syscalltick.fetch_add(1, Relaxed);
+                sched.counters.retakes.fetch_add(1, Relaxed);
+                let g = load(&pp.syscall_g).map(|g| g.goid.load(Relaxed));
+                let why = if sysretake {
+                    " (sysretake: P not scheduled for 10ms)"
+                } else {
+                    ""
+                };
+                let waited_us = (now - pd.syscallwhen) / 1000;
+                handoffp(pp, || match g {
+                    Some(g) => format!(
+                        "sysmon retook P{} from G{g} in syscall (seen {waited_us} us ago){why}",
+                        pp.id
+                    ),
+                    None => format!("sysmon retook P{} in syscall{why}", pp.id),
+                });
+            }
+            incidlelocked(sched, 1);
+        }
+    }
+    n
+}
+
+/// Models `runtime.preemptone` (proc.go): asks the G running on pp to stop
+/// at its next safepoint, and signals its M (`preemptM`).
+pub(crate) fn preemptone(sched: &Sched, pp: &P) -> bool {
+    let Some(mp) = load(&pp.m) else { return false };
+    if crate::proc::getm().is_some_and(|me| std::ptr::eq(me, mp)) {
+        return false;
+    }
+    let Some(gp) = load(&mp.curg) else {
+        return false;
+    };
+    gp.preempt.store(true, Release);
+    sched.counters.preempt_requests.fetch_add(1, Relaxed);
+    pp.preempt.store(true, Release);
+    preempt_m(sched, mp);
+    true
+}
+
+/// Models `runtime.preemptM` (signal_unix.go): sends SIGURG to mp's thread
+/// unless a signal is already pending.
+fn preempt_m(sched: &Sched, mp: &M) {
+    if mp
+        .signal_pending
+        .compare_exchange(0, 1, AcqRel, Acquire)
+        .is_ok()
+    {
+        let tid = mp.tid.load(Acquire);
+        if tid == 0 {
+            mp.signal_pending.store(0, Release);
+            return;
+        }
+        sched.counters.signals_sent.fetch_add(1, Relaxed);
+        // SAFETY: tgkill with our own pid and a tid of one of our threads;
+        // Ms never exit while they can be the target... except through
+        // mexit, after which p.m no longer points at them.
+        unsafe {
+            libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGURG);
+        }
+    }
+}
+
+extern "C" fn sigurg_handler(
+    _sig: libc::c_int,
+    _info: *mut libc::siginfo_t,
+    _ctx: *mut libc::c_void,
+) {
+    // Go: doSigPreempt would inject asyncPreempt here. gmp only records the
+    // request (async preemption of arbitrary code is not modeled).
+    let m = crate::proc::getm_raw();
+    if !m.is_null() {
+        // SAFETY: CUR_M holds null or a leaked M.
+        unsafe { (*m).signal_pending.store(0, Release) };
+    }
+    SIGURG_RECEIVED.fetch_add(1, Relaxed);
+}
+
+/// Models `runtime.initsig` (signal_unix.go) for SIGURG: installed with
+/// SA_RESTART | SA_ONSTACK | SA_SIGINFO like Go's handlers.
+pub(crate) fn initsig() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction is a valid starting point; the handler
+        // is async-signal-safe (one TLS read and two atomic operations).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = sigurg_handler as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(libc::SIGURG, &sa, std::ptr::null_mut());
+        }
+    });
+}
