@@ -458,7 +458,9 @@ fn select_macro_forms() -> Result<(), String> {
         hits.push(if r == 2 { "send" } else { "bad" });
         let d = gmp::select! { default => "only-default" };
         hits.push(d);
-        ensure(hits == ["tuple", "send", "only-default"], || format!("{hits:?}"))
+        ensure(hits == ["tuple", "send", "only-default"], || {
+            format!("{hits:?}")
+        })
     })
 }
 
