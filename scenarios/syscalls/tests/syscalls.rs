@@ -1,0 +1,385 @@
+//! The syscalls binary end to end on gmp and tokio, and its sweep.yaml.
+//!
+//! No timed assertions. What is asserted is structural:
+//! * the protocol shape (hello with the params, the three phases, summary);
+//! * the measured syscall duration is sane: getpid under 1 ms, a 1 ms
+//!   nanosleep at least 1 ms (the kernel never wakes a sleeper early) and
+//!   under 1 s;
+//! * thread counts only where the mechanism fixes them: tokio's `direct`
+//!   mode never adds a thread (main + workers), gmp never lets a thread go
+//!   (tail >= load), tokio's pool is empty again after a keep-alive of
+//!   50 ms in a 400 ms tail (8x the keep-alive as margin), slack=1 reaches
+//!   every thread (inheritance, not timing);
+//! * one count that depends on sysmon doing its job at all during 400 ms:
+//!   4 goroutines in 1 ms wrapped sleeps leave at least 4 threads (sysmon
+//!   needs only 20 us to 10 ms per hand-off; the verdict asks k + 1).
+
+use schedlab_protocol::metrics::{Line, Value};
+use schedlab_protocol::predicate::{MapContext, Predicate};
+use schedlab_protocol::sweep::Sweep;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_syscalls");
+
+struct Run {
+    lines: Vec<Line>,
+}
+
+impl Run {
+    fn summary(&self) -> &BTreeMap<String, f64> {
+        match self.lines.last() {
+            Some(Line::Summary { metrics, .. }) => metrics,
+            other => panic!("last line is not a summary: {other:?}"),
+        }
+    }
+
+    fn params(&self) -> &BTreeMap<String, Value> {
+        match self.lines.first() {
+            Some(Line::Hello { params, .. }) => params,
+            other => panic!("first line is not hello: {other:?}"),
+        }
+    }
+
+    fn phases(&self) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Phase { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Runs the binary with metrics on fd 2 and returns its lines.
+fn run(runtime: &str, duration: &str, sets: &[&str]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--runtime", runtime, "--duration", duration]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let mut child = cmd
+        .env("SCHEDLAB_METRICS_FD", "2")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn syscalls");
+    let reader = BufReader::new(child.stderr.take().unwrap());
+    let lines: Vec<Line> = reader
+        .lines()
+        .map(|l| l.unwrap())
+        .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{runtime} {sets:?}: {status}");
+    let run = Run { lines };
+    assert_eq!(run.phases(), ["load_start", "load_stop", "tail_stop"]);
+    run
+}
+
+fn num(v: f64) -> Value {
+    Value::Num(v)
+}
+
+#[test]
+fn tokio_direct_getpid_adds_no_thread_and_measures_a_short_call() {
+    let r = run(
+        "tokio",
+        "600ms",
+        &["mode=direct", "d_us=0", "k=2", "procs=1"],
+    );
+    let p = r.params();
+    assert_eq!(p.get("mode"), Some(&Value::Str("direct".into())));
+    assert_eq!(p.get("d_us"), Some(&num(0.0)));
+    assert_eq!(p.get("k"), Some(&num(2.0)));
+    let m = r.summary();
+    assert!(
+        m["syscall_real_us"] > 0.0 && m["syscall_real_us"] < 1000.0,
+        "{m:?}"
+    );
+    assert!(m["syscalls"] > 0.0, "{m:?}");
+    // main (block_on) + 1 worker: a blocking call in a task adds nothing
+    assert_eq!(m["threads_self_load_stop"], 2.0, "{m:?}");
+    assert_eq!(m["threads_self_tail_stop"], 2.0, "{m:?}");
+}
+
+#[test]
+fn gmp_slow_wrapped_calls_add_threads_that_stay() {
+    let r = run(
+        "gmp",
+        "700ms",
+        &["mode=wrapped", "d_us=1000", "k=4", "w=1", "procs=1"],
+    );
+    let m = r.summary();
+    assert!(
+        m["syscall_real_us"] >= 1000.0 && m["syscall_real_us"] < 1e6,
+        "{m:?}"
+    );
+    assert!(m["syscall_kernel_p50_us"] >= 1000.0, "{m:?}");
+    assert!(m["threads_self_load_stop"] >= 4.0, "{m:?}");
+    assert!(
+        m["threads_self_tail_stop"] >= m["threads_self_load_stop"],
+        "gmp's Ms never exit: {m:?}"
+    );
+    assert!(m["threads_created"] >= m["threads_created_load"], "{m:?}");
+}
+
+#[test]
+fn gmp_raw_calls_are_measured_too() {
+    let r = run("gmp", "500ms", &["mode=raw", "d_us=100", "k=2", "w=0"]);
+    let m = r.summary();
+    assert!(m["syscall_real_us"] >= 100.0, "{m:?}");
+    assert!(m["syscalls"] > 0.0, "{m:?}");
+}
+
+#[test]
+fn tokio_pool_gives_its_threads_back_after_the_keep_alive() {
+    let r = run(
+        "tokio",
+        "800ms",
+        &[
+            "mode=spawn_blocking",
+            "d_us=1000",
+            "k=3",
+            "procs=1",
+            "keepalive_ms=50",
+            "tail_ms=400",
+        ],
+    );
+    let m = r.summary();
+    // at load_stop the pool still holds the threads its calls used
+    assert!(m["threads_self_load_stop"] > 2.0, "{m:?}");
+    assert_eq!(m["threads_self_tail_stop"], 2.0, "{m:?}");
+    assert_eq!(m["tail_s"], 0.4);
+}
+
+#[test]
+fn slack_1_reaches_every_thread() {
+    for (rt, mode) in [("gmp", "wrapped"), ("tokio", "spawn_blocking")] {
+        let r = run(
+            rt,
+            "500ms",
+            &[&format!("mode={mode}"), "d_us=5", "k=3", "slack=1"],
+        );
+        let m = r.summary();
+        assert_eq!(m["timerslack_ns_max"], 1.0, "{rt}: {m:?}");
+        // a 5 us sleep with 1 ns of slack is far below the 50 us default
+        assert!(m["syscall_real_us"] >= 5.0, "{rt}: {m:?}");
+    }
+    let r = run("gmp", "500ms", &["mode=wrapped", "d_us=5", "k=1"]);
+    assert!(r.summary()["timerslack_ns_min"] > 1.0, "default slack");
+}
+
+#[test]
+fn user_mistakes_exit_2_with_a_message() {
+    for (args, want) in [
+        (
+            &["--runtime", "tokio", "--set", "mode=raw"][..],
+            "not a tokio mode",
+        ),
+        (
+            &["--runtime", "gmp", "--set", "mode=direct"],
+            "gmp has mode=wrapped|raw",
+        ),
+        (&["--runtime", "gmp", "--set", "kk=1"], "valid keys"),
+        (&["--runtime", "gmp", "--set", "d_us=-1"], "out of range"),
+        (
+            &[
+                "--runtime",
+                "gmp",
+                "--duration",
+                "1s",
+                "--set",
+                "tail_ms=1000",
+            ],
+            "leaves no load",
+        ),
+        (&["--runtime", "go"], "reference/go/syscalls"),
+    ] {
+        let out = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_lists_the_params() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for key in [
+        "mode",
+        "d_us",
+        "k",
+        "w",
+        "procs",
+        "slack",
+        "tail_ms",
+        "keepalive_ms",
+    ] {
+        assert!(text.contains(key), "{key}: {text}");
+    }
+}
+
+/// The verdicts that match a point, and whether each holds there.
+fn judge(
+    sweep: &Sweep,
+    runtime: &str,
+    params: &[(&str, Value)],
+    metrics: &[(&str, f64)],
+) -> BTreeMap<String, bool> {
+    let params: BTreeMap<String, Value> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let metrics: BTreeMap<String, f64> = metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let ctx = MapContext::new()
+        .with_params(&params)
+        .with_runtime(runtime)
+        .with_metrics(&metrics);
+    sweep
+        .verdicts
+        .iter()
+        .filter(|v| {
+            v.filter
+                .as_deref()
+                .is_none_or(|w| Predicate::parse(w).unwrap().eval(&ctx).unwrap())
+        })
+        .map(|v| {
+            let holds = Predicate::parse(&v.expect).unwrap().eval(&ctx).unwrap();
+            (v.id.clone(), holds)
+        })
+        .collect()
+}
+
+fn point(mode: &str, d_us: f64, k: f64) -> Vec<(&'static str, Value)> {
+    vec![
+        ("mode", Value::Str(mode.into())),
+        ("d_us", num(d_us)),
+        ("k", num(k)),
+        ("w", num(1.0)),
+        ("procs", num(1.0)),
+        ("slack", num(0.0)),
+    ]
+}
+
+/// The verdicts hold for figures measured on the lab machine (gmp and go,
+/// procs 1, see README) and fail for the figures a wrong model would give.
+#[test]
+fn sweep_verdicts_judge_measured_figures() {
+    let sweep = Sweep::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sweep.yaml"))
+        .expect("sweep.yaml loads");
+    assert_eq!(sweep.scenario, "syscalls");
+    // getpid, k=6: 4 threads (floor)
+    let v = judge(
+        &sweep,
+        "go",
+        &point("wrapped", 0.0, 6.0),
+        &[("threads_self_load_stop", 4.0)],
+    );
+    assert!(v["fast_syscalls_add_no_threads"], "{v:?}");
+    let v = judge(
+        &sweep,
+        "gmp",
+        &point("wrapped", 0.0, 6.0),
+        &[("threads_self_load_stop", 9.0)],
+    );
+    assert!(!v["fast_syscalls_add_no_threads"], "{v:?}");
+    let v = judge(
+        &sweep,
+        "tokio",
+        &point("direct", 0.0, 6.0),
+        &[("threads_peak", 2.0)],
+    );
+    assert!(v["fast_syscalls_add_no_threads"], "{v:?}");
+    // 1 ms wrapped, k=6: 8 threads at load_stop and after the tail
+    let slow = [
+        ("threads_self_load_stop", 8.0),
+        ("threads_self_tail_stop", 8.0),
+    ];
+    let v = judge(&sweep, "gmp", &point("wrapped", 1000.0, 6.0), &slow);
+    assert!(v["slow_wrapped_syscalls_add_threads"] && v["threads_stay_after_the_load"]);
+    let shrunk = [
+        ("threads_self_load_stop", 8.0),
+        ("threads_self_tail_stop", 3.0),
+    ];
+    let v = judge(&sweep, "gmp", &point("wrapped", 1000.0, 6.0), &shrunk);
+    assert!(!v["threads_stay_after_the_load"]);
+    let none = [
+        ("threads_self_load_stop", 4.0),
+        ("threads_self_tail_stop", 4.0),
+    ];
+    let v = judge(&sweep, "go", &point("wrapped", 1000.0, 32.0), &none);
+    assert!(!v["slow_wrapped_syscalls_add_threads"]);
+    // raw, 1 ms, k=6: no thread, probe p99 ~ 20 ms
+    let raw = [("threads_self_load_stop", 3.0), ("probe_p99_us", 20000.0)];
+    let v = judge(&sweep, "gmp", &point("raw", 1000.0, 6.0), &raw);
+    assert!(v["raw_syscalls_add_no_threads"] && v["raw_syscalls_hold_the_p"]);
+    let v = judge(
+        &sweep,
+        "gmp",
+        &point("raw", 1000.0, 6.0),
+        &[("threads_self_load_stop", 8.0), ("probe_p99_us", 300.0)],
+    );
+    assert!(!v["raw_syscalls_add_no_threads"] && !v["raw_syscalls_hold_the_p"]);
+    // tokio spawn_blocking, keep-alive 100 ms: 10 threads, back to 2
+    let mut p = point("spawn_blocking", 1000.0, 6.0);
+    p.push(("keepalive_ms", num(100.0)));
+    let pool = [
+        ("threads_peak", 10.0),
+        ("threads_self_load_stop", 10.0),
+        ("threads_self_tail_stop", 2.0),
+    ];
+    let v = judge(&sweep, "tokio", &p, &pool);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert!(v["tokio_pool_gives_threads_back"]);
+    let v = judge(
+        &sweep,
+        "tokio",
+        &p,
+        &[
+            ("threads_self_load_stop", 10.0),
+            ("threads_self_tail_stop", 10.0),
+        ],
+    );
+    assert!(!v["tokio_pool_gives_threads_back"]);
+}
+
+/// Every runtime has points, the quick profile is small, and gmp and go
+/// share point ids (that is how fidelity pairs them).
+#[test]
+fn sweep_expands_for_every_runtime() {
+    let mut sweep = Sweep::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sweep.yaml"))
+        .expect("sweep.yaml loads");
+    let full = sweep
+        .expand(&["gmp".into(), "go".into(), "tokio".into()])
+        .expect("expands");
+    let count = |rt: &str| full.iter().filter(|p| p.runtime == rt).count();
+    assert_eq!((count("gmp"), count("go"), count("tokio")), (178, 178, 267));
+    sweep.apply_quick();
+    let quick = sweep
+        .expand(&["gmp".into(), "go".into(), "tokio".into()])
+        .expect("expands");
+    assert_eq!(quick.len(), 42);
+    let gmp_ids: Vec<_> = quick
+        .iter()
+        .filter(|p| p.runtime == "gmp")
+        .map(|p| &p.point_id)
+        .collect();
+    let go_ids: Vec<_> = quick
+        .iter()
+        .filter(|p| p.runtime == "go")
+        .map(|p| &p.point_id)
+        .collect();
+    assert_eq!(gmp_ids, go_ids);
+}
