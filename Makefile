@@ -5,7 +5,8 @@
 #   make run-all [ARGS=--quick]        build (release) and run every scenario, then the report
 #   make run SCENARIO=name [ARGS=...]  one scenario, e.g. ARGS="--quick --runtime tokio,go"
 #   make report [RUN=results/<id>]     rebuild plots and report from stored results (default: latest)
-#   make test                          what CI runs (.ci/run): build, tests, clippy, fmt, Go vet/tests
+#   make test                          what CI runs (.ci/run): build, tests, clippy, fmt, Go vet/tests,
+#                                      every scenario's quick profile with its verdicts asserted
 #   make bench                         gmp micro-benchmarks (criterion), then the Go ratio table
 #   make stress                        gmp's long stress tests (ignored by default)
 #   make clean-results                 delete every stored run (keeps results/README.md)
@@ -25,7 +26,7 @@ export PATH := $(GO_DEBIAN):$(PATH)
 endif
 endif
 
-.PHONY: help run-all run report test test-rust test-go bench bench-gmp bench-go-ratio stress clean-results
+.PHONY: help run-all run report test test-rust test-go test-scenarios bench bench-gmp bench-go-ratio stress clean-results
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -45,7 +46,7 @@ report:
 	$(CARGO) build --release -p schedlab --bins
 	$(SCHEDLAB) report $(RUN)
 
-test: test-rust test-go
+test: test-rust test-go test-scenarios
 
 # Debug builds throughout: `cargo build --workspace --bins` first, because
 # the runner's end-to-end tests run the scenario binaries from target/debug.
@@ -54,6 +55,15 @@ test-rust:
 	$(CARGO) test --workspace
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --check
+
+# Every scenario's quick profile on every runtime it has, with its verdicts
+# asserted: `--check` exits 3 when a verdict does not hold (a runtime skipped
+# for the whole run, e.g. go without a toolchain, is exempt). Debug build;
+# gmp itself is optimised in the dev profile (Cargo.toml) so the model's
+# timing, not debug overhead, is what the verdicts see.
+test-scenarios:
+	$(CARGO) build --workspace --bins
+	target/debug/schedlab run-all --quick --check --out target/test-runs/$$(date +%Y%m%d-%H%M%S)-$$$$
 
 # The Go reference programs: vet, gofmt, unit tests (standard library only).
 # Skipped with a message when no Go toolchain exists (.ci/run installs one).

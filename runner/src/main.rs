@@ -20,7 +20,8 @@
 //!
 //! Exit codes: 0 done; 1 the runner itself failed (I/O, report);
 //! 2 bad input (unknown scenario, runtime or axis, bad sweep.yaml, missing
-//! binary); 130 interrupted by Ctrl-C (results kept).
+//! binary); 3 with `--check`, a verdict did not hold; 130 interrupted by
+//! Ctrl-C (results kept).
 
 mod analysis;
 mod discover;
@@ -75,6 +76,9 @@ enum Cmd {
     Report {
         /// The run directory. Default: the newest run under results/.
         run_dir: Option<PathBuf>,
+        /// Exit 3 unless every verdict reproduced or fixed (see `run --check`).
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -101,6 +105,11 @@ struct Knobs {
     /// /proc sampling period in ms.
     #[arg(long, default_value_t = 5)]
     sample_ms: u64,
+    /// Exit 3 unless every verdict reproduced (or, for a fix, fixed); "no
+    /// data" fails too, except for a runtime skipped for the whole run
+    /// (no Go toolchain). What `make test` asserts on the quick profiles.
+    #[arg(long)]
+    check: bool,
 }
 
 impl Knobs {
@@ -113,6 +122,7 @@ impl Knobs {
             quick: self.quick,
             out: self.out.clone(),
             sample_ms: self.sample_ms,
+            check: self.check,
         }
     }
 }
@@ -179,12 +189,12 @@ fn real_main() -> anyhow::Result<i32> {
             }
             run::run(&root, &bin_dir, sweeps, &o, "all")
         }
-        Cmd::Report { run_dir } => {
+        Cmd::Report { run_dir, check } => {
             let dir = match run_dir {
                 Some(d) => d.clone(),
                 None => run::newest_run(&root()?)?,
             };
-            run::report(&dir)
+            run::report(&dir, *check)
         }
     }
 }

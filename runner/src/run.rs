@@ -31,7 +31,9 @@ use crate::supervise::{self, PointRun};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use schedlab_protocol::metrics::{Outcome, Params};
-use schedlab_protocol::results::{POINTS, PointResult, RUN_META, RunMeta, RunStatus, VerdictRow};
+use schedlab_protocol::results::{
+    POINTS, PointResult, RUN_META, RunMeta, RunStatus, VerdictRow, VerdictStatus,
+};
 use schedlab_protocol::sweep::{KNOWN_RUNTIMES, PointSpec, Sweep, parse_duration, parse_value};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -67,6 +69,8 @@ pub struct RunOptions {
     pub quick: bool,
     pub out: Option<PathBuf>,
     pub sample_ms: u64,
+    /// Exit 3 unless every verdict reproduced or fixed (`--check`).
+    pub check: bool,
 }
 
 /// Loads one scenario's sweep; unknown scenario → the list of valid names.
@@ -360,7 +364,7 @@ pub fn run(
         0.0
     };
     write_json(&run_dir.join(RUN_META), &meta)?;
-    let rendered = finish(&run_dir, &meta)?;
+    let (rendered, unmet) = finish(&run_dir, &meta)?;
     if interrupted {
         eprintln!(
             "schedlab: interrupted; finished points kept in {}",
@@ -369,11 +373,54 @@ pub fn run(
     }
     Ok(if interrupted {
         130
-    } else if rendered {
-        0
-    } else {
+    } else if !rendered {
         1
+    } else {
+        check_exit(o.check, &unmet)
     })
+}
+
+/// The exit status of `--check`: 3 when a verdict did not hold.
+fn check_exit(check: bool, unmet: &[String]) -> i32 {
+    if !check || unmet.is_empty() {
+        return 0;
+    }
+    eprintln!(
+        "schedlab: --check: {} verdict(s) did not hold:",
+        unmet.len()
+    );
+    for u in unmet {
+        eprintln!("  {u}");
+    }
+    3
+}
+
+/// Verdicts that neither reproduced nor fixed. "no data" counts as unmet
+/// unless the whole runtime was skipped for the run (no Go toolchain): a
+/// point that crashed must not pass a check by having no metrics.
+pub fn unmet_verdicts(rows: &[VerdictRow], meta: &RunMeta) -> Vec<String> {
+    rows.iter()
+        .filter(|v| match v.status {
+            VerdictStatus::Reproduced | VerdictStatus::Fixed => false,
+            VerdictStatus::NoData => !meta.skipped_runtimes.contains_key(&v.runtime),
+            VerdictStatus::NotReproduced | VerdictStatus::NotFixed => true,
+        })
+        .map(|v| {
+            format!(
+                "{} {} on {}: {} ({}/{} points){}",
+                v.scenario,
+                v.id,
+                v.runtime,
+                v.status.as_str(),
+                v.points_held,
+                v.points_matched,
+                v.details
+                    .first()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 fn skipped_point(sweep: &Sweep, spec: &PointSpec, repeat: u32, why: String) -> PointResult {
@@ -456,8 +503,11 @@ fn describe(p: &PointResult) -> String {
 }
 
 /// Analysis, report, verdict table. Returns whether the report rendered.
-fn finish(run_dir: &Path, meta: &RunMeta) -> Result<bool> {
+/// Analysis, the terminal summary and the report. Returns whether the
+/// report rendered and the verdicts that did not hold.
+fn finish(run_dir: &Path, meta: &RunMeta) -> Result<(bool, Vec<String>)> {
     let a = analysis::analyze(run_dir, meta)?;
+    let unmet = unmet_verdicts(&a.verdicts, meta);
     let kept = a.points.iter().filter(|p| !p.jsonl.is_empty()).count();
     println!("{kept} point runs analysed in {}", run_dir.display());
     print!("{}", verdict_table(&a.verdicts));
@@ -469,27 +519,33 @@ fn finish(run_dir: &Path, meta: &RunMeta) -> Result<bool> {
             a.fidelity.len() - judged
         );
     }
-    match schedlab_report::render(run_dir) {
+    let rendered = match schedlab_report::render(run_dir) {
         Ok(r) => {
             println!("report: {}", r.html.display());
-            Ok(true)
+            true
         }
         Err(e) => {
             eprintln!("schedlab: the report could not be rendered: {e:#}");
             println!("results: {}", run_dir.display());
-            Ok(false)
+            false
         }
-    }
+    };
+    Ok((rendered, unmet))
 }
 
 /// `schedlab report [RUN_DIR]`.
-pub fn report(run_dir: &Path) -> Result<i32> {
+pub fn report(run_dir: &Path, check: bool) -> Result<i32> {
     let meta: RunMeta = serde_json::from_slice(
         &std::fs::read(run_dir.join(RUN_META))
             .map_err(|e| user(format!("{}: not a run directory ({e})", run_dir.display())))?,
     )
     .map_err(|e| user(format!("{}: unreadable run.json: {e}", run_dir.display())))?;
-    Ok(if finish(run_dir, &meta)? { 0 } else { 1 })
+    let (rendered, unmet) = finish(run_dir, &meta)?;
+    Ok(if rendered {
+        check_exit(check, &unmet)
+    } else {
+        1
+    })
 }
 
 /// The newest run under `<root>/results` (by run.json start time).

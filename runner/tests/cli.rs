@@ -223,3 +223,27 @@ fn run_all_runs_every_scenario_into_one_run() {
     let meta = read_json(&run.join("run.json"));
     assert_eq!(meta["sweeps"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn check_exits_3_when_a_verdict_does_not_hold_and_0_when_all_do() {
+    let lab = Lab::new("check");
+    lab.scenario("good", OK);
+    let o = lab.run(&["run", "good", "--quick", "--runtime", "tokio", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    lab.scenario(
+        "wrong",
+        &OK.replace("scenario: good", "scenario: wrong")
+            .replace("fixture_value == 42", "fixture_value == 41"),
+    );
+    let o = lab.run(&["run", "wrong", "--quick", "--runtime", "tokio", "--check"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("wrong idle_ok on tokio: not reproduced"),
+        "{}",
+        text(&o)
+    );
+    // Without --check the same run is a success: verdicts are results.
+    let o = lab.run(&["run", "wrong", "--quick", "--runtime", "tokio"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
