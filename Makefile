@@ -6,7 +6,8 @@
 #   make run SCENARIO=name [ARGS=...]  one scenario, e.g. ARGS="--quick --runtime tokio,go"
 #   make report [RUN=results/<id>]     rebuild plots and report from stored results (default: latest)
 #   make test                          what CI runs (.ci/run): build, tests, clippy, fmt, Go vet/tests,
-#                                      every scenario's quick profile with its verdicts asserted
+#                                      loom model checks, every scenario's quick profile with
+#                                      its verdicts asserted
 #   make bench                         gmp micro-benchmarks (criterion), then the Go ratio table
 #   make stress                        gmp's long stress tests (ignored by default)
 #   make clean-results                 delete every stored run (keeps results/README.md)
@@ -26,7 +27,7 @@ export PATH := $(GO_DEBIAN):$(PATH)
 endif
 endif
 
-.PHONY: help run-all run report test test-rust test-go test-scenarios bench bench-gmp bench-go-ratio stress clean-results
+.PHONY: help run-all run report test test-rust test-go test-loom test-scenarios bench bench-gmp bench-go-ratio stress clean-results
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -46,7 +47,7 @@ report:
 	$(CARGO) build --release -p schedlab --bins
 	$(SCHEDLAB) report $(RUN)
 
-test: test-rust test-go test-scenarios
+test: test-rust test-go test-loom test-scenarios
 
 # Debug builds throughout: `cargo build --workspace --bins` first, because
 # the runner's end-to-end tests run the scenario binaries from target/debug.
@@ -55,6 +56,14 @@ test-rust:
 	$(CARGO) test --workspace
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --check
+
+# The loom model checks: gmp's M park/unpark and syscall P hand-off
+# protocols, and the timer/stop-the-world protocol under both orderings.
+# `--cfg loom` changes every crate's build, so they get their own target dir.
+LOOM_ENV := RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom
+test-loom:
+	$(LOOM_ENV) $(CARGO) test --release -p gmp --test loom
+	$(LOOM_ENV) $(CARGO) test --release -p gmp-modelcheck --test loom
 
 # Every scenario's quick profile on every runtime it has, with its verdicts
 # asserted: `--check` exits 3 when a verdict does not hold (a runtime skipped
