@@ -9,7 +9,7 @@
 
 use super::{
     AnyFigure, FONT, Figure, LEGEND_W, LegendEntry, Mark, NoData, Scale, colors_for, draw_legend,
-    draw_notes, notes_height, pe, select_rows, series_key,
+    draw_notes, notes_height, pe, select_rows, series_key, title_font,
 };
 use crate::load::Scenario;
 use crate::text;
@@ -138,7 +138,7 @@ impl Figure for CdfFig {
         let (top, foot) = root.split_vertically(h - notes_height(self.notes.len(), MAX_NOTES));
         let (chart_area, legend_area) = top.split_horizontally(w - LEGEND_W);
         let mut chart = ChartBuilder::on(&chart_area)
-            .caption(&self.title, (FONT, 24).into_font().style(FontStyle::Bold))
+            .caption(&self.title, title_font(&self.title, w - LEGEND_W - 28))
             .margin(14)
             .x_label_area_size(52)
             .y_label_area_size(76)

@@ -123,6 +123,20 @@ fn guarded<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
     }
 }
 
+/// The bold title font at the largest size, from 24 px down to 12 px, at
+/// which `title` fits in `width` pixels (measured with the vendored font):
+/// a long title shrinks instead of running off both sides of the image.
+pub fn title_font(title: &str, width: u32) -> FontDesc<'static> {
+    let mut size = 24.0;
+    loop {
+        let font = (FONT, size).into_font().style(FontStyle::Bold);
+        match font.box_size(title) {
+            Ok((w, _)) if w > width && size > 12.0 => size -= 1.0,
+            _ => return font,
+        }
+    }
+}
+
 /// A titled card saying there is nothing to draw, and why.
 pub struct NoData {
     pub title: String,
@@ -138,7 +152,7 @@ impl Figure for NoData {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
         let title = root
-            .titled(&self.title, (FONT, 24).into_font().style(FontStyle::Bold))
+            .titled(&self.title, title_font(&self.title, self.size().0 - 40))
             .map_err(pe)?;
         let (w, h) = title.dim_in_pixel();
         title
@@ -462,6 +476,23 @@ pub fn notes_height(n: usize, max: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_title_shrinks_to_fit_and_a_short_one_keeps_24px() {
+        ensure_fonts().unwrap();
+        let short = title_font("Threads", 600);
+        assert_eq!(short.get_size(), 24.0);
+        let long = "Threads against connections (log x): Go's bug makes one thread per \
+                    connection, tokio's stays flat";
+        let at24 = (FONT, 24).into_font().style(FontStyle::Bold);
+        assert!(
+            at24.box_size(long).unwrap().0 > 700,
+            "the case must overflow at 24 px"
+        );
+        let f = title_font(long, 700);
+        assert!(f.get_size() < 24.0);
+        assert!(f.box_size(long).unwrap().0 <= 700);
+    }
 
     #[test]
     fn ticks_cover_the_range() {

@@ -17,7 +17,7 @@
 
 use super::{
     AnyFigure, FONT, Figure, LEGEND_W, LegendEntry, Mark, NoData, Scale, colors_for, draw_legend,
-    draw_notes, notes_height, pe, select_rows,
+    draw_notes, notes_height, pe, select_rows, title_font,
 };
 use crate::load::{Scenario, Trace, jsonl_path, read_trace};
 use crate::text;
@@ -305,7 +305,7 @@ impl Figure for TimeseriesFig {
         let (body, foot) = root.split_vertically(h - notes_height(self.notes.len(), MAX_NOTES));
         let body = body
             .margin(8, 0, 0, 0)
-            .titled(&self.title, (FONT, 24).into_font().style(FontStyle::Bold))
+            .titled(&self.title, title_font(&self.title, w - 40))
             .map_err(pe)?;
         let (charts, legend_area) = body.split_horizontally(w - LEGEND_W);
         let n = self.panels.len();
