@@ -13,7 +13,8 @@
 //! * the **report** crate reads a run directory and draws it.
 //!
 //! The scenario knows nothing of sweeps or plots; the runner knows nothing
-//! of goroutines. A change to anything in this crate is a protocol change:
+//! of goroutines. What both the runner and the report compute over a run
+//! directory (medians, UTC dates) is in [`util`], so they agree. A change to anything in this crate is a protocol change:
 //! bump [`metrics::PROTOCOL_VERSION`] when a line changes meaning and update
 //! ARCHITECTURE.md, which documents the same thing for humans and for the Go
 //! side (`reference/go/internal/metrics`).
@@ -23,3 +24,4 @@ pub mod metrics;
 pub mod predicate;
 pub mod results;
 pub mod sweep;
+pub mod util;

@@ -8,6 +8,8 @@
 //! * Number formatting never panics on NaN or infinities: they print as
 //!   "NaN" / "inf" (the tables show what was stored, plots skip them).
 
+use schedlab_protocol::util::UtcTime;
+
 /// Escapes text for HTML element content and attribute values.
 pub fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -80,29 +82,11 @@ pub fn utc(unix_s: f64) -> String {
     if !unix_s.is_finite() || unix_s < 0.0 {
         return "—".into();
     }
-    let secs = unix_s as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
+    let t = UtcTime::from_unix(unix_s);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Lower-case ASCII letters, digits and `-`, at most `max` characters.

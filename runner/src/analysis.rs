@@ -45,6 +45,7 @@ use schedlab_protocol::results::{
     VerdictStatus,
 };
 use schedlab_protocol::sweep::{Holds, PointSpec, Sweep, Tolerance};
+use schedlab_protocol::util::median;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -82,19 +83,6 @@ pub fn read_jsonl(path: &Path) -> Result<PointData> {
     Ok(d)
 }
 
-pub fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
 fn max(v: impl Iterator<Item = f64>) -> Option<f64> {
     v.fold(None, |m, x| Some(m.map_or(x, |m: f64| m.max(x))))
 }
@@ -121,17 +109,11 @@ pub fn runner_metrics(d: &PointData) -> BTreeMap<String, f64> {
         "threads_peak".into(),
         max(threads.iter().copied()).unwrap_or(0.0),
     );
-    m.insert(
-        "threads_median".into(),
-        median(&mut threads.clone()).unwrap_or(0.0),
-    );
+    m.insert("threads_median".into(), median(&threads).unwrap_or(0.0));
     m.insert("threads_end".into(), *threads.last().unwrap_or(&0.0));
     if let Some(x) = max(r.iter().copied()) {
         m.insert("r_threads_max".into(), x);
-        m.insert(
-            "r_threads_median".into(),
-            median(&mut r.clone()).unwrap_or(0.0),
-        );
+        m.insert("r_threads_median".into(), median(&r).unwrap_or(0.0));
     }
     m.insert(
         "cores_mean".into(),
@@ -315,11 +297,11 @@ pub fn medians(points: &[PointResult]) -> Vec<MedianRow> {
             let metrics = names
                 .into_iter()
                 .filter_map(|n| {
-                    let mut v: Vec<f64> = measured
+                    let v: Vec<f64> = measured
                         .iter()
                         .filter_map(|p| p.metrics.get(n).copied())
                         .collect();
-                    median(&mut v).map(|m| (n.clone(), m))
+                    median(&v).map(|m| (n.clone(), m))
                 })
                 .collect();
             MedianRow {

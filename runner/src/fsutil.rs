@@ -1,7 +1,9 @@
 //! File helpers of the runner: atomic writes (from the protocol crate, which
-//! owns the run-directory invariant) plus JSON and time stamps.
+//! owns the run-directory invariant) plus JSON and time stamps (the
+//! calendar arithmetic is `schedlab_protocol::util`, shared with the report).
 
 use anyhow::Result;
+use schedlab_protocol::util::UtcTime;
 use std::path::Path;
 
 pub use schedlab_protocol::atomic::{AtomicFile, write_atomic};
@@ -23,29 +25,11 @@ pub fn unix_now() -> f64 {
 
 /// `20261123-160512` (UTC) for a Unix time.
 pub fn utc_stamp(unix: f64) -> String {
-    let secs = unix as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
+    let t = UtcTime::from_unix(unix);
     format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

@@ -1,0 +1,109 @@
+//! Small computations that the runner and the report must do identically.
+//!
+//! Both programs read the same run directory ([`crate::results`]): the
+//! runner computes the medians it judges verdicts and fidelity on, and
+//! stamps the run with its start time; the report draws the same medians
+//! and prints the same times. If each crate kept its own copy, a fix in
+//! one (say, how an even count is split) would make the report show a
+//! median the verdict was not judged on. They live here, in the contract
+//! crate both already depend on, so there is one definition.
+//!
+//! Invariants:
+//! * [`median`] never filters: NaN and infinities take part, ordered by
+//!   [`f64::total_cmp`] (a caller that wants only finite values filters
+//!   first, as the report's plots do);
+//! * [`UtcTime::from_unix`] is the proleptic Gregorian calendar in UTC,
+//!   whole seconds (the fraction is dropped), for any `i64` day count.
+
+/// The median of `values` (mean of the two middle ones for an even count),
+/// or `None` when there are none. Sorts a copy by [`f64::total_cmp`].
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// A Unix time as calendar fields, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcTime {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+}
+
+impl UtcTime {
+    /// The calendar fields of `unix_s` seconds since 1970-01-01 00:00 UTC
+    /// (truncated to whole seconds).
+    pub fn from_unix(unix_s: f64) -> UtcTime {
+        let secs = unix_s as i64;
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        let rem = rem as u32; // 0 .. 86_399
+        UtcTime {
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            minute: rem % 3600 / 60,
+            second: rem % 60,
+        }
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's days-to-civil algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        // NaN is not filtered: total_cmp sorts it last
+        assert_eq!(median(&[1.0, f64::NAN, 2.0]), Some(2.0));
+    }
+
+    #[test]
+    fn civil_dates_of_known_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn utc_fields_of_known_instants() {
+        let t = UtcTime::from_unix(1_709_210_096.0);
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second),
+            (2024, 2, 29, 12, 34, 56)
+        );
+        assert_eq!(UtcTime::from_unix(0.0).second, 0);
+    }
+}
