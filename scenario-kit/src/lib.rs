@@ -61,6 +61,10 @@
 //! the process ends with `std::process::exit`, so a runtime that still has
 //! threads parked in blocking work cannot hold it open after the summary.
 //!
+//! The scenarios' integration tests share [`testing`]: running a scenario
+//! binary and collecting its protocol lines, stderr/stdout, status and
+//! thread counts, usage-error checks, and judging a sweep.yaml's verdicts.
+//!
 //! The gmp column is behind the cargo feature `gmp` (off until the gmp crate
 //! implements the API in BRIEF.md). Without it, `--runtime gmp` exits 2
 //! saying the column is not built; scenarios write their gmp arm inside
@@ -75,6 +79,7 @@ pub mod probe;
 pub mod rt_gmp;
 mod rt_threads;
 pub mod rt_tokio;
+pub mod testing;
 
 pub use cli::{Kind, ParamSpec, Params, Runtime, Spec, Usage};
 pub use emit::{Clock, Emitter};

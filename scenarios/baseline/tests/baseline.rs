@@ -7,71 +7,26 @@
 //! thread count asserted is tokio's structural floor (main + workers), which
 //! does not depend on load or machine speed.
 
+use scenario_kit::testing::{self, MetricsTo};
 use schedlab_protocol::metrics::{Line, Value};
-use schedlab_protocol::predicate::{MapContext, Predicate};
-use schedlab_protocol::sweep::Sweep;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_baseline");
 
-fn threads_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// Runs `baseline --runtime <runtime>` with the metrics on fd 2 (stderr, which
-/// every child has open: the SCHEDLAB_METRICS_FD path without a pipe
-/// helper) and returns the lines and the thread count seen while idle.
+/// Runs `baseline --runtime <runtime>` with the metrics on fd 2 and returns
+/// the lines, the thread count seen when `load_start` arrived (idle), and
+/// stdout.
 fn run_column(runtime: &str, procs: u32) -> (Vec<Line>, u64, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "--runtime",
-            runtime,
-            "--duration",
-            "1500ms",
-            "--sample-ms",
-            "50",
-            "--set",
-        ])
-        .arg(format!("procs={procs}"))
-        .env("SCHEDLAB_METRICS_FD", "2")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn baseline");
-    let mut reader = BufReader::new(child.stderr.take().unwrap());
-    let mut lines = Vec::new();
-    let mut threads = None;
-    let mut buf = String::new();
-    while reader.read_line(&mut buf).unwrap() > 0 {
-        let line: Line =
-            serde_json::from_str(buf.trim_end()).unwrap_or_else(|e| panic!("{buf:?}: {e}"));
-        if matches!(&line, Line::Phase { name, .. } if name == "load_start") {
-            threads = threads_of(child.id());
-        }
-        lines.push(line);
-        buf.clear();
-    }
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    (
-        lines,
-        threads.expect("saw load_start while the process was alive"),
-        stdout,
-    )
+    let procs = format!("procs={procs}");
+    let mut args = testing::args(runtime, "1500ms", &[&procs]);
+    args.extend(["--sample-ms".into(), "50".into()]);
+    let run = testing::run(BIN, &args, MetricsTo::Stderr);
+    assert!(run.status.success());
+    let threads = *run
+        .threads_at_phase
+        .get("load_start")
+        .expect("saw load_start while the process was alive");
+    (run.lines, threads, run.other)
 }
 
 /// Checks the protocol shape of one run; returns the sample counters.
@@ -97,25 +52,14 @@ fn check_protocol(
         }
         other => panic!("first line is not hello: {other:?}"),
     }
-    let phases: Vec<&str> = lines
-        .iter()
-        .filter_map(|l| match l {
-            Line::Phase { name, .. } => Some(name.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(phases, ["load_start", "load_stop"]);
-    match lines.last() {
-        Some(Line::Summary { metrics, .. }) => {
-            assert!(
-                metrics["probe_n"] >= 1.0,
-                "the probe woke at least once: {metrics:?}"
-            );
-            assert!(metrics["probe_p50_us"] <= metrics["probe_p99_us"]);
-            assert!(metrics["probe_p99_us"] <= metrics["probe_max_us"]);
-        }
-        other => panic!("last line is not summary: {other:?}"),
-    }
+    assert_eq!(testing::phases(lines), ["load_start", "load_stop"]);
+    let metrics = testing::summary(lines);
+    assert!(
+        metrics["probe_n"] >= 1.0,
+        "the probe woke at least once: {metrics:?}"
+    );
+    assert!(metrics["probe_p50_us"] <= metrics["probe_p99_us"]);
+    assert!(metrics["probe_p99_us"] <= metrics["probe_max_us"]);
     let samples: Vec<BTreeMap<String, f64>> = lines
         .iter()
         .filter_map(|l| match l {
@@ -184,38 +128,21 @@ fn user_mistakes_exit_2_with_a_message() {
         (&["--runtime", "go"], "reference/go/baseline"),
         (&["--runtime", "tokio", "--duration", "5"], "missing unit"),
     ] {
-        let out = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(want), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        testing::assert_usage_error(BIN, args, want);
     }
 }
 
 #[test]
 fn gmp_without_the_feature_says_so_and_exits_2() {
-    let out = Command::new(BIN)
-        .args(["--runtime", "gmp"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
     if scenario_kit::GMP_BUILT {
         return; // built with gmp: the column runs (covered by the runner's quick run)
     }
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("gmp column is not built yet"), "{err}");
+    testing::assert_usage_error(BIN, &["--runtime", "gmp"], "gmp column is not built yet");
 }
 
 #[test]
 fn help_exits_0_and_lists_procs() {
-    let out = Command::new(BIN).arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = testing::help_text(BIN);
     assert!(
         text.contains("procs") && text.contains("--runtime"),
         "{text}"
@@ -226,25 +153,15 @@ fn help_exits_0_and_lists_procs() {
 /// machine and fail for a floor that would be wrong.
 #[test]
 fn sweep_verdicts_match_the_measured_floors() {
-    let sweep = Sweep::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sweep.yaml"))
-        .expect("sweep.yaml loads");
+    let sweep = testing::load_sweep(env!("CARGO_MANIFEST_DIR"));
     assert_eq!(sweep.scenario, "baseline");
     let judge = |runtime: &str, procs: f64, threads: f64| -> Vec<bool> {
-        let params = BTreeMap::from([("procs".to_string(), Value::Num(procs))]);
-        let metrics = BTreeMap::from([("threads_median".to_string(), threads)]);
-        let ctx = MapContext::new()
-            .with_params(&params)
-            .with_runtime(runtime)
-            .with_metrics(&metrics);
-        sweep
-            .verdicts
-            .iter()
-            .filter(|v| {
-                v.filter
-                    .as_deref()
-                    .is_none_or(|w| Predicate::parse(w).unwrap().eval(&ctx).unwrap())
-            })
-            .map(|v| Predicate::parse(&v.expect).unwrap().eval(&ctx).unwrap())
+        let params = testing::params(&[("procs", Value::Num(procs))]);
+        let metrics = testing::metrics(&[("threads_median", threads)]);
+        let ctx = testing::point_context(runtime, &params, &metrics);
+        testing::judge(&sweep, &ctx)
+            .into_iter()
+            .map(|(_, holds)| holds)
             .collect()
     };
     // measured: go 3 @1, 4 @2; tokio 2 @1, 3 @2

@@ -13,74 +13,23 @@
 //! * tokio `spawn_blocking`, n = 3, one worker: 3 pool threads spin for
 //!   the whole load beside main and the worker: >= n + 2 threads.
 
+use scenario_kit::testing::{self, MetricsTo, phases, summary};
 use schedlab_protocol::metrics::{Line, Value};
-use schedlab_protocol::predicate::{MapContext, Predicate};
 use schedlab_protocol::sweep::Sweep;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ffi_cap");
-
-fn threads_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
-}
 
 /// Runs the binary with metrics on fd 2; returns the lines and the most
 /// threads seen in /proc while it ran (polled every 2 ms).
 fn run(runtime: &str, sets: &[&str]) -> (Vec<Line>, u64) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--runtime", runtime, "--duration", "600ms"]);
-    for s in sets {
-        cmd.args(["--set", s]);
-    }
-    let mut child = cmd
-        .env("SCHEDLAB_METRICS_FD", "2")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ffi_cap");
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map(|l| l.unwrap())
-            .map(|l| serde_json::from_str::<Line>(&l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-            .collect::<Vec<Line>>()
-    });
-    let pid = child.id();
-    let mut peak = 0;
-    while child.try_wait().unwrap().is_none() {
-        peak = peak.max(threads_of(pid).unwrap_or(0));
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{runtime} {sets:?}: {status}");
-    (reader.join().unwrap(), peak)
-}
-
-fn summary(lines: &[Line]) -> &BTreeMap<String, f64> {
-    match lines.last() {
-        Some(Line::Summary { metrics, .. }) => metrics,
-        other => panic!("last line is not a summary: {other:?}"),
-    }
-}
-
-fn phases(lines: &[Line]) -> Vec<&str> {
-    lines
-        .iter()
-        .filter_map(|l| match l {
-            Line::Phase { name, .. } => Some(name.as_str()),
-            _ => None,
-        })
-        .collect()
+    let run = testing::run(
+        BIN,
+        &testing::args(runtime, "600ms", sets),
+        MetricsTo::Stderr,
+    );
+    run.assert_success(&format!("{runtime} {sets:?}"));
+    (run.lines, run.threads_peak)
 }
 
 #[test]
@@ -140,19 +89,9 @@ fn user_mistakes_exit_2_with_a_message() {
         (&["--runtime", "gmp", "--set", "n=0"], "out of range"),
         (&["--runtime", "gmp", "--set", "m=1"], "valid keys"),
     ] {
-        let out = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(want), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        testing::assert_usage_error(BIN, args, want);
     }
-    let out = Command::new(BIN).arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = testing::help_text(BIN);
     assert!(
         text.contains("locked_exit") && text.contains("procs"),
         "{text}"
@@ -167,39 +106,21 @@ fn judge(
     procs: f64,
     metrics: &[(&str, f64)],
 ) -> BTreeMap<String, bool> {
-    let params = BTreeMap::from([
-        ("mode".to_string(), Value::Str(mode.into())),
-        ("n".to_string(), Value::Num(n)),
-        ("procs".to_string(), Value::Num(procs)),
+    let params = testing::params(&[
+        ("mode", Value::Str(mode.into())),
+        ("n", Value::Num(n)),
+        ("procs", Value::Num(procs)),
     ]);
-    let metrics: BTreeMap<String, f64> = metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    let ctx = MapContext::new()
-        .with_params(&params)
-        .with_runtime(runtime)
-        .with_metrics(&metrics);
-    sweep
-        .verdicts
-        .iter()
-        .filter(|v| {
-            v.filter
-                .as_deref()
-                .is_none_or(|w| Predicate::parse(w).unwrap().eval(&ctx).unwrap())
-        })
-        .map(|v| {
-            (
-                v.id.clone(),
-                Predicate::parse(&v.expect).unwrap().eval(&ctx).unwrap(),
-            )
-        })
-        .collect()
+    let metrics = testing::metrics(metrics);
+    let ctx = testing::point_context(runtime, &params, &metrics);
+    testing::judge(sweep, &ctx).into_iter().collect()
 }
 
 /// The verdicts hold for figures measured on the lab machine and fail for
 /// the figures the opposite mechanism would give.
 #[test]
 fn sweep_verdicts_judge_measured_figures() {
-    let sweep = Sweep::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sweep.yaml"))
-        .expect("sweep.yaml loads");
+    let sweep = testing::load_sweep(env!("CARGO_MANIFEST_DIR"));
     assert_eq!(sweep.scenario, "ffi_cap");
     let ffi = [("r_threads_max", 6.0), ("threads_peak", 8.0)];
     let v = judge(&sweep, "go", "ffi", 5.0, 1.0, &ffi);
@@ -257,8 +178,7 @@ fn sweep_verdicts_judge_measured_figures() {
 
 #[test]
 fn sweep_expands_for_every_runtime() {
-    let mut sweep = Sweep::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sweep.yaml"))
-        .expect("sweep.yaml loads");
+    let mut sweep = testing::load_sweep(env!("CARGO_MANIFEST_DIR"));
     let rts = ["gmp".to_string(), "go".to_string(), "tokio".to_string()];
     let full = sweep.expand(&rts).expect("expands");
     let count = |rt: &str| full.iter().filter(|p| p.runtime == rt).count();

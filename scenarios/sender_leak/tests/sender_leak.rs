@@ -11,12 +11,9 @@
 //!   finishes within microseconds; 20 leaves room for a descheduled one);
 //! * the pool bounds the parked senders at exactly its 100 tokens.
 
+use scenario_kit::testing::{self, MetricsTo};
 use schedlab_protocol::metrics::{Line, Value};
-use schedlab_protocol::predicate::{MapContext, Predicate};
-use schedlab_protocol::sweep::Sweep;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sender_leak");
 
@@ -34,39 +31,20 @@ impl Run {
     }
 
     fn event(&self, kind: &str) -> Option<&str> {
-        self.lines.iter().find_map(|l| match l {
-            Line::Event { kind: k, text, .. } if k == kind => Some(text.as_str()),
-            _ => None,
-        })
+        testing::event(&self.lines, kind)
     }
 }
 
 /// Runs one point (metrics on stdout) and checks the protocol's shape.
 fn run(runtime: &str, variant: &str, extra: &[&str]) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "--runtime",
-        runtime,
-        "--duration",
-        "1500ms",
-        "--sample-ms",
-        "50",
-    ])
-    .args(["--set", &format!("variant={variant}")]);
-    for e in extra {
-        cmd.args(["--set", e]);
-    }
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn sender_leak");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{runtime} {variant}: {stderr}");
-    let lines: Vec<Line> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
+    let variant_set = format!("variant={variant}");
+    let mut sets = vec![variant_set.as_str()];
+    sets.extend_from_slice(extra);
+    let mut args = testing::args(runtime, "1500ms", &sets);
+    args.extend(["--sample-ms".into(), "50".into()]);
+    let run = testing::run(BIN, &args, MetricsTo::Stdout);
+    run.assert_success(&format!("{runtime} {variant}"));
+    let lines = run.lines;
     match lines.first() {
         Some(Line::Hello {
             scenario, params, ..
@@ -76,10 +54,7 @@ fn run(runtime: &str, variant: &str, extra: &[&str]) -> Run {
         }
         other => panic!("first line is not hello: {other:?}"),
     }
-    let summary = match lines.last() {
-        Some(Line::Summary { metrics, .. }) => metrics.clone(),
-        other => panic!("last line is not summary: {other:?}"),
-    };
+    let summary = testing::summary(&lines).clone();
     let samples = lines.iter().filter(|l| matches!(l, Line::Sample { .. }));
     assert!(samples.count() >= 1, "at least one sample line");
     Run { lines, summary }
@@ -200,15 +175,7 @@ fn user_mistakes_exit_2_with_a_message() {
         (&["--runtime", "tokio", "--set", "period=1"], "valid keys"),
         (&["--runtime", "go"], "reference/go/sender_leak"),
     ] {
-        let out = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(want), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        testing::assert_usage_error(BIN, args, want);
     }
 }
 
@@ -216,34 +183,15 @@ fn user_mistakes_exit_2_with_a_message() {
 /// leak and a flat fix, false for the opposite.
 #[test]
 fn sweep_verdicts_judge_leaks_and_fixes() {
-    let sweep = Sweep::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sweep.yaml"))
-        .expect("sweep.yaml loads");
+    let sweep = testing::load_sweep(env!("CARGO_MANIFEST_DIR"));
     assert_eq!(sweep.scenario, "sender_leak");
     let judge = |runtime: &str, variant: &str, m: &[(&str, f64)]| -> Vec<(String, bool)> {
-        let params = BTreeMap::from([
-            ("variant".to_string(), Value::Str(variant.into())),
-            ("cap".to_string(), Value::Num(5.0)),
+        let params = testing::params(&[
+            ("variant", Value::Str(variant.into())),
+            ("cap", Value::Num(5.0)),
         ]);
-        let metrics: BTreeMap<String, f64> = m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        let ctx = MapContext::new()
-            .with_params(&params)
-            .with_runtime(runtime)
-            .with_metrics(&metrics);
-        sweep
-            .verdicts
-            .iter()
-            .filter(|v| {
-                v.filter
-                    .as_deref()
-                    .is_none_or(|w| Predicate::parse(w).unwrap().eval(&ctx).unwrap())
-            })
-            .map(|v| {
-                (
-                    v.id.clone(),
-                    Predicate::parse(&v.expect).unwrap().eval(&ctx).unwrap(),
-                )
-            })
-            .collect()
+        let metrics = testing::metrics(m);
+        testing::judge(&sweep, &testing::point_context(runtime, &params, &metrics))
     };
     let leak = |leaked: f64, alive: f64| {
         judge(

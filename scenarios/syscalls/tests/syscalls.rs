@@ -14,69 +14,22 @@
 //!   4 goroutines in 1 ms wrapped sleeps leave at least 4 threads (sysmon
 //!   needs only 20 us to 10 ms per hand-off; the verdict asks k + 1).
 
-use schedlab_protocol::metrics::{Line, Value};
-use schedlab_protocol::predicate::{MapContext, Predicate};
+use scenario_kit::testing::{self, MetricsTo};
+use schedlab_protocol::metrics::Value;
 use schedlab_protocol::sweep::Sweep;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_syscalls");
 
-struct Run {
-    lines: Vec<Line>,
-}
-
-impl Run {
-    fn summary(&self) -> &BTreeMap<String, f64> {
-        match self.lines.last() {
-            Some(Line::Summary { metrics, .. }) => metrics,
-            other => panic!("last line is not a summary: {other:?}"),
-        }
-    }
-
-    fn params(&self) -> &BTreeMap<String, Value> {
-        match self.lines.first() {
-            Some(Line::Hello { params, .. }) => params,
-            other => panic!("first line is not hello: {other:?}"),
-        }
-    }
-
-    fn phases(&self) -> Vec<&str> {
-        self.lines
-            .iter()
-            .filter_map(|l| match l {
-                Line::Phase { name, .. } => Some(name.as_str()),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-/// Runs the binary with metrics on fd 2 and returns its lines.
-fn run(runtime: &str, duration: &str, sets: &[&str]) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--runtime", runtime, "--duration", duration]);
-    for s in sets {
-        cmd.args(["--set", s]);
-    }
-    let mut child = cmd
-        .env("SCHEDLAB_METRICS_FD", "2")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn syscalls");
-    let reader = BufReader::new(child.stderr.take().unwrap());
-    let lines: Vec<Line> = reader
-        .lines()
-        .map(|l| l.unwrap())
-        .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{runtime} {sets:?}: {status}");
-    let run = Run { lines };
+/// Runs the binary with metrics on fd 2, asserts it succeeded and went
+/// through the three phases.
+fn run(runtime: &str, duration: &str, sets: &[&str]) -> testing::Run {
+    let run = testing::run(
+        BIN,
+        &testing::args(runtime, duration, sets),
+        MetricsTo::Stderr,
+    );
+    run.assert_success(&format!("{runtime} {sets:?}"));
     assert_eq!(run.phases(), ["load_start", "load_stop", "tail_stop"]);
     run
 }
@@ -92,7 +45,7 @@ fn tokio_direct_getpid_adds_no_thread_and_measures_a_short_call() {
         "600ms",
         &["mode=direct", "d_us=0", "k=2", "procs=1"],
     );
-    let p = r.params();
+    let p = testing::hello_params(&r.lines);
     assert_eq!(p.get("mode"), Some(&Value::Str("direct".into())));
     assert_eq!(p.get("d_us"), Some(&num(0.0)));
     assert_eq!(p.get("k"), Some(&num(2.0)));
@@ -200,23 +153,13 @@ fn user_mistakes_exit_2_with_a_message() {
         ),
         (&["--runtime", "go"], "reference/go/syscalls"),
     ] {
-        let out = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(want), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        testing::assert_usage_error(BIN, args, want);
     }
 }
 
 #[test]
 fn help_lists_the_params() {
-    let out = Command::new(BIN).arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = testing::help_text(BIN);
     for key in [
         "mode",
         "d_us",
@@ -238,28 +181,10 @@ fn judge(
     params: &[(&str, Value)],
     metrics: &[(&str, f64)],
 ) -> BTreeMap<String, bool> {
-    let params: BTreeMap<String, Value> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    let metrics: BTreeMap<String, f64> = metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    let ctx = MapContext::new()
-        .with_params(&params)
-        .with_runtime(runtime)
-        .with_metrics(&metrics);
-    sweep
-        .verdicts
-        .iter()
-        .filter(|v| {
-            v.filter
-                .as_deref()
-                .is_none_or(|w| Predicate::parse(w).unwrap().eval(&ctx).unwrap())
-        })
-        .map(|v| {
-            let holds = Predicate::parse(&v.expect).unwrap().eval(&ctx).unwrap();
-            (v.id.clone(), holds)
-        })
-        .collect()
+    let params = testing::params(params);
+    let metrics = testing::metrics(metrics);
+    let ctx = testing::point_context(runtime, &params, &metrics);
+    testing::judge(sweep, &ctx).into_iter().collect()
 }
 
 fn point(mode: &str, d_us: f64, k: f64) -> Vec<(&'static str, Value)> {
@@ -277,8 +202,7 @@ fn point(mode: &str, d_us: f64, k: f64) -> Vec<(&'static str, Value)> {
 /// procs 1, see README) and fail for the figures a wrong model would give.
 #[test]
 fn sweep_verdicts_judge_measured_figures() {
-    let sweep = Sweep::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sweep.yaml"))
-        .expect("sweep.yaml loads");
+    let sweep = testing::load_sweep(env!("CARGO_MANIFEST_DIR"));
     assert_eq!(sweep.scenario, "syscalls");
     // getpid, k=6: 4 threads (floor)
     let v = judge(
@@ -359,8 +283,7 @@ fn sweep_verdicts_judge_measured_figures() {
 /// share point ids (that is how fidelity pairs them).
 #[test]
 fn sweep_expands_for_every_runtime() {
-    let mut sweep = Sweep::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sweep.yaml"))
-        .expect("sweep.yaml loads");
+    let mut sweep = testing::load_sweep(env!("CARGO_MANIFEST_DIR"));
     let full = sweep
         .expand(&["gmp".into(), "go".into(), "tokio".into()])
         .expect("expands");
