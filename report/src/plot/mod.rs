@@ -422,19 +422,11 @@ pub fn colors_for(labels: &[String]) -> Vec<RGBColor> {
         .collect()
 }
 
-/// Median of a non-empty slice of finite values (sorted copy).
+/// Median of the finite values of `vals` (None if there are none); the
+/// median itself is `schedlab_protocol::util::median`, the runner's.
 pub fn median(vals: &[f64]) -> Option<f64> {
-    let mut v: Vec<f64> = vals.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+    let finite: Vec<f64> = vals.iter().copied().filter(|x| x.is_finite()).collect();
+    schedlab_protocol::util::median(&finite)
 }
 
 /// Draws up to `max` footnote lines in `area` (the strip under a chart).

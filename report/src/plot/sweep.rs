@@ -10,6 +10,9 @@
 //! * a hollow circle is a value from a run that timed out, crashed or hit a
 //!   limit — shown, never dropped; a run with no value at all is named in
 //!   the notes under the chart;
+//! * when x is a sweep axis with few values, the x ticks sit on those
+//!   values; when x is a metric (measured, e.g. leaked senders) the axis
+//!   keeps its own nice or decade ticks, which is what shows a log x;
 //! * words on the x axis (e.g. `mode: raw, fast`) make it categorical, and
 //!   series are nudged sideways a little so their whiskers do not hide each
 //!   other.
@@ -113,7 +116,7 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
         Some(names) => Scale::Cat {
             names: names.clone(),
         },
-        None => x_scale(spec, &series, &mut notes),
+        None => x_scale(spec, &series, x_is_axis(&rows, &x_name), &mut notes),
     };
     if let Some(names) = &categories {
         dodge(&mut series, names.len());
@@ -309,14 +312,24 @@ fn drop_unplaceable(series: &mut [Series], y: &Scale, notes: &mut Vec<String>) {
     }
 }
 
-/// The x axis; with at most 12 distinct x values the ticks sit on them.
-fn x_scale(spec: &PlotSpec, series: &[Series], notes: &mut Vec<String>) -> Scale {
+/// Whether x is chosen by the sweep (a param of the points, or the repeat
+/// number) rather than measured (a metric).
+fn x_is_axis(rows: &[&PointResult], x_name: &str) -> bool {
+    x_name == "repeat" || rows.iter().any(|p| p.params.contains_key(x_name))
+}
+
+/// The x axis. When x is a sweep axis with at most 12 distinct values the
+/// ticks sit on them (the values the sweep chose). When x is a metric its
+/// values are measurements (e.g. 9,994 and 9,995 leaked senders): ticks
+/// there would crowd and hide the axis' own scale, so it keeps its nice
+/// (linear) or decade (log) ticks.
+fn x_scale(spec: &PlotSpec, series: &[Series], x_is_axis: bool, notes: &mut Vec<String>) -> Scale {
     let xs = || series.iter().flat_map(|s| s.groups.iter().map(|g| g.x));
     let mut distinct: Vec<f64> = xs().filter(|x| x.is_finite()).collect();
     distinct.sort_by(f64::total_cmp);
     distinct.dedup();
     let inner = axis_for_x(spec, xs, notes);
-    if (1..=12).contains(&distinct.len()) {
+    if x_is_axis && (1..=12).contains(&distinct.len()) {
         distinct.retain(|x| inner.accepts(*x));
         return Scale::Fixed {
             inner: Box::new(inner),
