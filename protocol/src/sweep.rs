@@ -214,7 +214,9 @@ pub struct VerdictSpec {
     #[serde(default, rename = "where")]
     pub filter: Option<String>,
     /// The predicate over a point's summary (medians over repeats) and
-    /// params.
+    /// params. `min.<metric>` and `max.<metric>` over the same repeats are
+    /// there too, for claims about every run or any run (`max.hung == 0`:
+    /// never hung; `max.hung == 1`: hung at least once).
     pub expect: String,
     pub holds: Holds,
 }

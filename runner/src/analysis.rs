@@ -261,6 +261,11 @@ pub struct MedianRow {
     /// Outcomes of the repeats, joined: `ok`, `timeout`, `ok+crash`.
     pub outcome: String,
     pub metrics: BTreeMap<String, f64>,
+    /// `min.<metric>` and `max.<metric>` over the same repeats: for claims
+    /// about every run or any run ("never hangs": `max.hung == 0`; "hangs
+    /// at least once": `max.hung == 1`), which a median cannot state.
+    /// Verdict predicates see them; summary.csv does not.
+    pub extremes: BTreeMap<String, f64>,
     /// One repeat's detail, for messages.
     pub detail: String,
 }
@@ -294,16 +299,20 @@ pub fn medians(points: &[PointResult]) -> Vec<MedianRow> {
                 .filter(|p| ran_as_designed(p.outcome))
                 .collect();
             let names: BTreeSet<&String> = measured.iter().flat_map(|p| p.metrics.keys()).collect();
-            let metrics = names
-                .into_iter()
-                .filter_map(|n| {
-                    let v: Vec<f64> = measured
-                        .iter()
-                        .filter_map(|p| p.metrics.get(n).copied())
-                        .collect();
-                    median(&v).map(|m| (n.clone(), m))
-                })
-                .collect();
+            let (mut metrics, mut extremes) = (BTreeMap::new(), BTreeMap::new());
+            for n in names {
+                let v: Vec<f64> = measured
+                    .iter()
+                    .filter_map(|p| p.metrics.get(n).copied())
+                    .collect();
+                if let Some(m) = median(&v) {
+                    metrics.insert(n.clone(), m);
+                    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+                    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    extremes.insert(format!("min.{n}"), min);
+                    extremes.insert(format!("max.{n}"), max);
+                }
+            }
             MedianRow {
                 params: group[0].params.clone(),
                 outcome: outcomes.into_iter().collect::<Vec<_>>().join("+"),
@@ -314,6 +323,7 @@ pub fn medians(points: &[PointResult]) -> Vec<MedianRow> {
                     .unwrap_or("")
                     .into(),
                 metrics,
+                extremes,
                 scenario,
                 point_id,
                 runtime,
@@ -472,7 +482,8 @@ pub fn verdicts(
                     .with_params(&med.params)
                     .with_runtime(runtime)
                     .with_str("outcome", &med.outcome)
-                    .with_metrics(&med.metrics);
+                    .with_metrics(&med.metrics)
+                    .with_metrics(&med.extremes);
                 match expect.eval(&ctx) {
                     Ok(true) => held += 1,
                     Ok(false) => {
@@ -802,6 +813,57 @@ fidelity:
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].within, Some(true), "|4 - 3| <= 1");
         assert_eq!(f[1].within, None, "gmp procs-2 has no metric");
+    }
+
+    #[test]
+    fn verdicts_see_min_and_max_over_repeats_where_a_median_cannot_say_it() {
+        let yaml = r#"scenario: s
+incident: i
+runtimes: [gmp]
+duration: 1s
+grid: { procs: [2] }
+verdicts:
+  - id: at_least_once
+    claim: "hangs in at least one run"
+    expect: "max.hung == 1"
+    holds: reproduced
+  - id: never
+    claim: "never hangs"
+    expect: "max.hung == 0"
+    holds: fixed
+  - id: every_run_progressed
+    claim: "every run counted cycles"
+    expect: "min.cycles > 0"
+    holds: fixed
+"#;
+        let sweep = Sweep::from_yaml(yaml, "t").unwrap();
+        let run = |rep, hung, cycles| {
+            pr(
+                "procs-2",
+                "gmp",
+                rep,
+                2.0,
+                Outcome::Ok,
+                &[("hung", hung), ("cycles", cycles)],
+            )
+        };
+        let points = vec![run(1, 0.0, 10.0), run(2, 0.0, 7.0), run(3, 1.0, 0.0)];
+        let meds = medians(&points);
+        assert_eq!(
+            meds[0].metrics["hung"], 0.0,
+            "the median says: did not hang"
+        );
+        assert_eq!(meds[0].extremes["max.hung"], 1.0);
+        assert_eq!(meds[0].extremes["min.cycles"], 0.0);
+        let v = verdicts(&sweep, &meds, &BTreeMap::new());
+        let status = |id: &str| v.iter().find(|r| r.id == id).unwrap().status;
+        assert_eq!(status("at_least_once"), VerdictStatus::Reproduced);
+        assert_eq!(
+            status("never"),
+            VerdictStatus::NotFixed,
+            "one run of three hung"
+        );
+        assert_eq!(status("every_run_progressed"), VerdictStatus::NotFixed);
     }
 
     #[test]
