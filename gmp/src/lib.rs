@@ -13,8 +13,11 @@
 //! | `runq`        | proc.go: runqput, runqget, runqgrab, runqsteal, globrunqput/get   |
 //! | `syscall`     | proc.go: entersyscall, exitsyscall(fast/0), entersyscallblock; cgocall.go |
 //! | `sysmon`      | proc.go: sysmon, retake, preemptone; signal_unix.go: preemptM     |
-//! | `timer`       | time.go (simplified sleep timers), proc.go: checkTimers           |
-//! | `netpoll`     | netpoll.go: netpoll(delay), netpollBreak (no fds yet)             |
+//! | `timer`       | time.go: per-P timer heaps, timer states, addtimer/deltimer/modtimer, Timer, Sleep; Go 1.19 and Go 1.14.1 orderings |
+//! | `stw`         | proc.go: stopTheWorld(WithSema), startTheWorld(WithSema), gcstopm, preemptall; gc() |
+//! | `watchdog`    | (model-only) diagnoses a stop-the-world that does not complete, on sysmon's thread |
+//! | `netpoll`     | netpoll.go, netpoll_epoll.go: pollDesc, netpoll(delay), netpollBreak (epoll via mio) |
+//! | `net`         | net, internal/poll, os: TcpListener, TcpStream, File (conn.File, File.Fd) |
 //! | `note`        | lock_futex.go: notesleep, notewakeup, notetsleep                  |
 //! | `stack`       | stack.go (fixed-size slab stacks with canaries instead)           |
 //! | `trace`       | proc.go: schedtrace; plus stats, goroutine dump, thread profile   |
@@ -28,16 +31,19 @@
 //! The public API is below; what is and is not modeled is in ARCHITECTURE.md
 //! (section gmp) and in each module's top comment.
 
+pub mod net;
 mod netpoll;
 mod note;
 mod proc;
 mod runq;
 mod runtime2;
 mod stack;
+mod stw;
 mod syscall;
 mod sysmon;
 mod timer;
 mod trace;
+mod watchdog;
 
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::*};
@@ -48,7 +54,9 @@ use std::time::{Duration, Instant};
 pub(crate) use proc::{gopark, goready};
 #[allow(unused_imports)]
 pub(crate) use runtime2::{GRef, WaitReason};
+pub use timer::{Timer, Timers};
 pub use trace::{Stats, ThreadCreate};
+pub use watchdog::{Diagnosis, DiagnosisKind, diagnoses, set_diagnosis_hook};
 
 // Channels and select (chan.rs, select.rs: Go's chan.go and select.go).
 mod chan;
@@ -81,6 +89,8 @@ pub struct Builder {
     schedtrace: Option<Duration>,
     scheddetail: bool,
     stack_size: usize,
+    timers: Timers,
+    stw_watchdog: Option<Duration>,
 }
 
 impl Default for Builder {
@@ -92,6 +102,8 @@ impl Default for Builder {
             schedtrace: None,
             scheddetail: false,
             stack_size: 256 * 1024,
+            timers: Timers::Go1_19,
+            stw_watchdog: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -129,6 +141,19 @@ impl Builder {
     /// pages cost memory).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
+        self
+    }
+
+    /// The timer implementation's `modtimer` ordering (default
+    /// [`Timers::Go1_19`]; [`Timers::Go1_14_1`] has seed 004's hang).
+    pub fn timers(mut self, t: Timers) -> Self {
+        self.timers = t;
+        self
+    }
+    /// Report a stop-the-world (or a timer spin) lasting longer than this
+    /// (default 1 s; None: no watchdog). See [`set_diagnosis_hook`].
+    pub fn stw_watchdog(mut self, limit: Option<Duration>) -> Self {
+        self.stw_watchdog = limit;
         self
     }
 
@@ -188,6 +213,10 @@ impl Builder {
                 schedtrace_ms,
                 scheddetail,
                 stack_size: self.stack_size,
+                timers: self.timers,
+                stw_watchdog_ns: self
+                    .stw_watchdog
+                    .map_or(0, |d| d.as_nanos().clamp(1, i64::MAX as u128) as i64),
             },
             lock: Mutex::new(SchedLocked {
                 midle: Vec::new(),
@@ -228,6 +257,7 @@ impl Builder {
             netpoll_inited: Default::default(),
             thread_creates: Mutex::new(Vec::new()),
             counters: Default::default(),
+            stw: Default::default(),
             start: Instant::now(),
         }));
         // Go's schedinit: lastpoll = nanotime(); procresize: every P but the
@@ -541,23 +571,37 @@ pub fn sleep(d: Duration) {
         return;
     }
     proc::safepoint();
-    let (m, _) = need_g("sleep");
-    if d.is_zero() {
-        return;
-    }
-    let sched = m.sched;
-    let when = sched
-        .nanotime()
-        .saturating_add(d.as_nanos().min(i64::MAX as u128) as i64);
-    sched.netpoll_inited.store(true, Release);
-    gopark(WaitReason::Sleep, move |g| {
-        let Some(pp) = getm().and_then(|m| load(&m.p)) else {
-            throw("timeSleep: no p")
-        };
-        timer::add_timer(pp, when, g);
-        proc::wake_net_poller(sched, when);
-        true
-    });
+    need_g("sleep");
+    timer::time_sleep(d);
+}
+
+/// Stops the world (models `runtime.stopTheWorld`): every other P stops at
+/// its goroutine's next safepoint or scheduling point. Must be followed by
+/// [`start_the_world`] on the same goroutine.
+pub fn stop_the_world(reason: &'static str) {
+    stw::stop_the_world(reason);
+}
+
+/// Restarts the world stopped by [`stop_the_world`] (models
+/// `runtime.startTheWorld`).
+pub fn start_the_world() {
+    stw::start_the_world();
+}
+
+/// One garbage-collection cycle as the scheduler sees it (models
+/// `runtime.GC()`): stop the world, a short "mark" pause, start the world.
+pub fn gc() {
+    stw::gc();
+}
+
+/// Completed stop-the-worlds of the current runtime and the longest stop
+/// latency (from `gcwaiting` to the world stopped).
+pub fn stw_stats() -> (u64, Duration) {
+    let s = proc::cur_sched();
+    (
+        s.stw.stops.load(Relaxed),
+        Duration::from_nanos(s.stw.max_stop_ns.load(Relaxed).max(0) as u64),
+    )
 }
 
 /// Runs `f` as a system call (models `syscall.Syscall`: `entersyscall`, f,

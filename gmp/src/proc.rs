@@ -278,6 +278,8 @@ pub(crate) fn allocm(sched: &'static Sched, kind: MKind, id: i64, is_m0: bool) -
         exited: Default::default(),
         polling: Default::default(),
         wedged: Default::default(),
+        locks: Default::default(),
+        tstate: Default::default(),
     }));
     sched.allm.lock().unwrap_or_else(|e| e.into_inner()).push(m);
     m
@@ -495,7 +497,7 @@ fn m_park(m: &M) {
 /// Models `runtime.stopm` (proc.go): parks on the idle M list until some
 /// `startm` hands this M a P. Returns false if the M was asked to leave
 /// instead (m0 after main returned, or shutdown).
-fn stopm(m: &'static M) -> bool {
+pub(crate) fn stopm(m: &'static M) -> bool {
     if load(&m.p).is_some() {
         throw("stopm holding p");
     }
@@ -600,6 +602,10 @@ pub(crate) fn handoffp(pp: &'static P, cause: impl FnOnce() -> Cause) {
         return;
     }
     let mut l = sched.lock();
+    if sched.stw.gcwaiting.load(Acquire) != 0 {
+        crate::stw::p_gcstop(sched, pp);
+        return;
+    }
     if sched.runqsize.load(Acquire) != 0 {
         drop(l);
         startm(sched, Some(pp), false, cause);
@@ -790,6 +796,12 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
         let Some(pp) = load(&m.p) else {
             throw("findrunnable: no p")
         };
+        if m.sched.stw.gcwaiting.load(Acquire) != 0 {
+            if !crate::stw::gcstopm(m) {
+                return None;
+            }
+            continue 'top;
+        }
         let (now, mut poll_until, _) = crate::timer::check_timers(pp, 0);
 
         // Check the global runnable queue once in a while to ensure fairness.
@@ -812,6 +824,19 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
             drop(l);
             if let Some(gp) = gp {
                 return Some((gp, false));
+            }
+        }
+        // Poll network: only an optimization before stealing, skipped if
+        // nobody waits on the poller or an M is blocked in it already.
+        if sched.netpoll_inited.load(Acquire)
+            && sched.netpoll.waiters() > 0
+            && sched.lastpoll.load(Acquire) != 0
+        {
+            let mut list = sched.netpoll.netpoll(0);
+            if let Some(gp) = list.pop() {
+                inject_glist(sched, list);
+                gp.0.casgstatus(G_WAITING, G_RUNNABLE);
+                return Some((gp.0, false));
             }
         }
         // Spinning Ms: steal work from other Ps.
@@ -838,6 +863,10 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
         // return P and block
         {
             let mut l = sched.lock();
+            if sched.stw.gcwaiting.load(Acquire) != 0 {
+                drop(l);
+                continue 'top;
+            }
             if sched.runqsize.load(Acquire) != 0 {
                 let gp = globrunqget(sched, &mut l, pp, 0);
                 drop(l);
@@ -873,17 +902,21 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
 
         // Poll network until next timer.
         if sched.netpoll_inited.load(Acquire)
-            && poll_until != 0
+            && (sched.netpoll.waiters() > 0 || poll_until != 0)
             && sched.lastpoll.swap(0, AcqRel) != 0
         {
             sched.poll_until.store(poll_until, Release);
             let now = sched.nanotime();
-            let delay = (poll_until - now).max(0);
+            let delay = if poll_until != 0 {
+                (poll_until - now).max(0)
+            } else {
+                -1
+            };
             m.polling.store(true, Release);
             let list = if should_leave(m) {
                 Vec::new()
             } else {
-                sched.netpoll.netpoll(delay.max(1))
+                sched.netpoll.netpoll(delay)
             };
             m.polling.store(false, Release);
             sched.poll_until.store(0, Release);
@@ -925,16 +958,32 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
     }
 }
 
-/// Models `runtime.injectglist` (proc.go) for the no-P case used here.
-fn inject_glist(sched: &'static Sched, list: Vec<GRef>) {
+/// Models `runtime.injectglist` (proc.go): marks the Gs runnable; without a
+/// P all go to the global queue, with one as many as there are idle Ps go to
+/// the global queue (an M started for each) and the rest to the local queue.
+pub(crate) fn inject_glist(sched: &'static Sched, list: Vec<GRef>) {
     if list.is_empty() {
         return;
     }
+    for g in &list {
+        g.0.casgstatus(G_WAITING, G_RUNNABLE);
+    }
+    let mut list = list;
+    if let Some(pp) = getm().and_then(|m| load(&m.p)) {
+        let npidle = sched.npidle.load(Acquire) as usize;
+        let local = if list.len() > npidle {
+            list.split_off(npidle)
+        } else {
+            Vec::new()
+        };
+        for g in local {
+            runqput(pp, g.0, false);
+        }
+    }
     let n = list.len();
-    {
+    if n > 0 {
         let mut l = sched.lock();
         for g in list {
-            g.0.casgstatus(G_WAITING, G_RUNNABLE);
             globrunqput(sched, &mut l, g.0);
         }
     }
@@ -1237,6 +1286,7 @@ fn malg(sched: &'static Sched) -> &'static G {
         stack_lo: Default::default(),
         stack_hi: Default::default(),
         param: Default::default(),
+        timer: Default::default(),
         coro: std::cell::UnsafeCell::new(None),
         dead_stack: std::cell::UnsafeCell::new(None),
         sched,
@@ -1424,7 +1474,11 @@ pub(crate) fn gosched() {
 pub(crate) fn safepoint() {
     let Some(m) = getm() else { return };
     let Some(gp) = load(&m.curg) else { return };
-    if gp.preempt.load(Relaxed) && gp.readgstatus() == G_RUNNING && !m.incgo.load(Relaxed) {
+    if gp.preempt.load(Relaxed)
+        && gp.readgstatus() == G_RUNNING
+        && !m.incgo.load(Relaxed)
+        && m.locks.load(Relaxed) == 0
+    {
         mcall(gp, Switch::Preempt);
     }
 }

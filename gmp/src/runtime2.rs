@@ -53,6 +53,7 @@ pub(crate) const G_DEAD: u32 = 6;
 pub(crate) const P_IDLE: u32 = 0;
 pub(crate) const P_RUNNING: u32 = 1;
 pub(crate) const P_SYSCALL: u32 = 2;
+pub(crate) const P_GCSTOP: u32 = 3;
 
 /// Size of a P's local run queue (Go: `runq [256]guintptr`).
 pub(crate) const RUNQ_SIZE: u32 = 256;
@@ -183,6 +184,8 @@ pub(crate) struct G {
     /// Go's `gp.param`: a word passed by the waker to the parked G (the
     /// channel code uses it like Go's chan.go does).
     pub(crate) param: AtomicUsize,
+    /// The sleep timer (Go: `gp.timer`), created by the first sleep.
+    pub(crate) timer: crate::timer::GTimer,
     /// Owned by whoever owns the G (its M while running; nobody while
     /// runnable/waiting; the gFree list while dead).
     pub(crate) coro: UnsafeCell<Option<SendCoro>>,
@@ -293,6 +296,10 @@ pub(crate) struct M {
     pub(crate) polling: AtomicBool,
     /// m0 parked after leaving the scheduler, waiting for main to return.
     pub(crate) wedged: AtomicBool,
+    /// Go's `m.locks` (`acquirem`): no preemption at safepoints while > 0.
+    pub(crate) locks: AtomicU32,
+    /// What this M does with timers, for the watchdog (timer.rs).
+    pub(crate) tstate: crate::timer::MTimerState,
 }
 
 pub(crate) struct P {
@@ -346,6 +353,10 @@ pub(crate) struct Config {
     pub(crate) schedtrace_ms: u64,
     pub(crate) scheddetail: bool,
     pub(crate) stack_size: usize,
+    /// The `modtimer` ordering (Builder `timers`).
+    pub(crate) timers: crate::timer::Timers,
+    /// Watchdog limit for a stop-the-world (ns, 0: off).
+    pub(crate) stw_watchdog_ns: i64,
 }
 
 pub(crate) struct ThreadCreateRec {
@@ -392,6 +403,8 @@ pub(crate) struct Sched {
     pub(crate) netpoll_inited: AtomicBool,
     pub(crate) thread_creates: Mutex<Vec<ThreadCreateRec>>,
     pub(crate) counters: Counters,
+    /// Stop-the-world state (stw.rs).
+    pub(crate) stw: crate::stw::Stw,
     pub(crate) start: Instant,
 }
 

@@ -42,6 +42,9 @@ pub(crate) fn entersyscall(m: &'static M, gp: &'static G) {
     store(&m.oldp, Some(pp));
     store(&m.p, None);
     pp.status.store(P_SYSCALL, Release);
+    if sched.stw.gcwaiting.load(Acquire) != 0 {
+        crate::stw::entersyscall_gcwait(sched, pp);
+    }
 }
 
 /// Models `runtime.entersyscall_sysmon` (proc.go): wakes sysmon from its

@@ -67,9 +67,10 @@ pub(crate) fn sysmon(m: &'static M) {
             return;
         }
         let now = sched.nanotime();
-        if schedtrace == 0 && sched.npidle.load(Acquire) == procs {
+        let stopping = || sched.stw.gcwaiting.load(Acquire) != 0;
+        if schedtrace == 0 && (stopping() || sched.npidle.load(Acquire) == procs) {
             let l = sched.lock();
-            if sched.npidle.load(Acquire) == procs {
+            if stopping() || sched.npidle.load(Acquire) == procs {
                 let mut syscall_wake = false;
                 let next = crate::timer::time_sleep_until(sched.allp);
                 let mut l = l;
@@ -79,6 +80,11 @@ pub(crate) fn sysmon(m: &'static M) {
                     let mut sleep = FORCEGC_PERIOD_NS / 2;
                     if next - now < sleep {
                         sleep = next - now;
+                    }
+                    if stopping() && sched.cfg.stw_watchdog_ns > 0 {
+                        // Model-only: wake at least every 10 ms while the
+                        // world is stopping, for the watchdog.
+                        sleep = sleep.min(10_000_000);
                     }
                     syscall_wake = sched.sysmonnote.tsleep(Duration::from_nanos(sleep as u64));
                     l = sched.lock();
@@ -96,6 +102,21 @@ pub(crate) fn sysmon(m: &'static M) {
             return;
         }
         let now = sched.nanotime();
+        // poll network if not polled for more than 10ms
+        let lastpoll = sched.lastpoll.load(Acquire);
+        if sched.netpoll_inited.load(Acquire) && lastpoll != 0 && lastpoll + 10_000_000 < now {
+            let _ = sched
+                .lastpoll
+                .compare_exchange(lastpoll, now, AcqRel, Acquire);
+            let list = sched.netpoll.netpoll(0); // non-blocking
+            if !list.is_empty() {
+                incidlelocked(sched, -1);
+                crate::proc::inject_glist(sched, list);
+                incidlelocked(sched, 1);
+            }
+        }
+        // The hang watchdog (watchdog.rs) runs here, on sysmon's thread.
+        crate::watchdog::check(sched, now);
         // retake P's blocked in syscalls and preempt long running G's
         if retake(sched, &mut ticks, now) != 0 {
             idle = 0;

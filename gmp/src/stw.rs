@@ -1,0 +1,347 @@
+//! Stop-the-world: Go 1.19's `stopTheWorld` / `stopTheWorldWithSema` /
+//! `startTheWorldWithSema` / `gcstopm` (proc.go), and `gmp::gc()`, the
+//! model of `runtime.GC()` as far as the scheduler sees it.
+//!
+//! # The protocol
+//!
+//! A goroutine that wants the world stopped takes `worldsema` (a
+//! semaphore: one stopper at a time), marks itself waiting, then under
+//! `sched.lock` sets `sched.stopwait = gomaxprocs` and `sched.gcwaiting`,
+//! asks every running P's goroutine to stop (`preempt_all` ->
+//! `preemptone`: `gp.preempt`, honored at its next safepoint), puts its own
+//! P in `_Pgcstop`, takes every P in `_Psyscall` (CAS to `_Pgcstop`) and
+//! every idle P, decrementing `stopwait` for each. Each P still running
+//! stops itself: its M reaches `find_runnable`'s top (after a preemption, a
+//! park or a goroutine exit), sees `gcwaiting` and calls [`gcstopm`]
+//! (`_Pgcstop`, `stopwait--`, the last one wakes `sched.stopnote`, the M
+//! parks in `stopm`). Ps that change hands meanwhile stop on the way:
+//! `handoffp` and `entersyscall` check `gcwaiting` too. The stopper waits
+//! on `stopnote` in 100 us rounds, re-running `preempt_all` after each
+//! timeout "in case of any races".
+//!
+//! `start_the_world` is `procresize` without a size change: the stopper's
+//! P runs again, every other P goes idle (or, with a non-empty run queue,
+//! to an M), `gcwaiting` is cleared, sysmon is woken if it sleeps, and
+//! `wakep` starts a spinning M for the rest.
+//!
+//! # Where it cannot complete (seed 004)
+//!
+//! `preemptone` skips a P whose M has no current G: an M inside the
+//! scheduler is expected to reach a `gcwaiting` check by itself. An M
+//! spinning with `osyield` in `run_timer`/`adjust_timers` on a timer that
+//! is `Modifying` never does (Go does not check `gcwaiting` there either),
+//! so with the Go 1.14.1 timer ordering the wait loop below runs for ever.
+//! The watchdog (watchdog.rs) reports it.
+//!
+//! # Invariants
+//!
+//! * `stopwait` (atomic, written under `sched.lock`) counts the Ps not yet
+//!   in `_Pgcstop` while `gcwaiting` is set; `stopnote` is woken exactly
+//!   when it reaches 0 after the stopper's own decrements.
+//! * While the world is stopped, every P is `_Pgcstop`; the stopper's P
+//!   keeps `p.m`/`m.p` (Go: "Pgcstop is only diagnostic"), the others have
+//!   no M and are on no list.
+//!
+//! # What differs from Go
+//!
+//! * No real GC: `gc()` is stop, a 1 us "mark" pause, start. No
+//!   `forEachP`, no safe-point functions, no `freezetheworld`.
+//! * `start_the_world` does not poll the network (Go calls `netpoll(0)`
+//!   there); Ms for runnable Ps come from `startm` after `sched.lock` is
+//!   released instead of `mget` under it.
+//! * `worldsema` parks waiters with `gopark` like Go's `semacquire`, but is
+//!   a plain FIFO (no `semtable`, no handoff heuristics).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering::*};
+use std::time::Duration;
+
+use crate::note::Note;
+use crate::proc::{need_g, pidleget, pidleput, throw};
+use crate::runq::runqempty;
+use crate::runtime2::*;
+
+/// Stop-the-world state of a runtime (fields of Go's `schedt`).
+#[derive(Default)]
+pub(crate) struct Stw {
+    /// `sched.gcwaiting`.
+    pub(crate) gcwaiting: AtomicU32,
+    /// `sched.stopwait` (written under `sched.lock`).
+    pub(crate) stopwait: AtomicI32,
+    /// `sched.stopnote`.
+    pub(crate) stopnote: Note,
+    worldsema: Sema,
+    /// When the stop under way began (nanotime), 0 if none (watchdog).
+    pub(crate) started_ns: AtomicI64,
+    /// goid of the stopper, and its reason (watchdog).
+    pub(crate) by_goid: AtomicU64,
+    pub(crate) reason: Mutex<&'static str>,
+    /// The watchdog reported the stop under way.
+    pub(crate) reported: AtomicBool,
+    /// Completed stops.
+    pub(crate) stops: AtomicU64,
+    /// Longest stop latency seen, ns (from `gcwaiting` to world stopped).
+    pub(crate) max_stop_ns: AtomicI64,
+    /// When the watchdog last scanned the Ms for a timer spin (nanotime).
+    pub(crate) last_scan_ns: AtomicI64,
+}
+
+/// A goroutine semaphore with one unit (Go's `semacquire`/`semrelease` on
+/// `worldsema`).
+#[derive(Default)]
+struct Sema {
+    state: Mutex<(bool, VecDeque<GRef>)>,
+}
+
+impl Sema {
+    /// Models `runtime.semacquire`: parks until the unit is handed over.
+    fn acquire(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !s.0 {
+            s.0 = true;
+            return;
+        }
+        crate::proc::gopark(WaitReason::Semacquire, move |g| {
+            s.1.push_back(g);
+            drop(s);
+            true
+        });
+        // Woken by release: the unit was handed to us.
+    }
+
+    /// Models `runtime.semrelease1(.., handoff=true)`: the unit goes to the
+    /// first waiter, if any.
+    fn release(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match s.1.pop_front() {
+            Some(g) => {
+                drop(s);
+                crate::proc::goready(g);
+            }
+            None => s.0 = false,
+        }
+    }
+}
+
+/// Models `runtime.stopTheWorld` (proc.go): stops every P but the caller's.
+/// Returns when the world is stopped (or never: seed 004).
+pub(crate) fn stop_the_world(reason: &'static str) {
+    crate::proc::safepoint();
+    let (_, gp) = need_g("stop_the_world");
+    gp.sched.stw.worldsema.acquire();
+    let (m, gp) = need_g("stop_the_world");
+    *m.sched.stw.reason.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+    // Go marks the stopper waiting while it stops the world (so a mark
+    // worker may scan its stack).
+    gp.waitreason.store(WaitReason::Zero as u8, Relaxed);
+    gp.casgstatus(G_RUNNING, G_WAITING);
+    stop_the_world_with_sema(m, gp);
+    gp.casgstatus(G_WAITING, G_RUNNING);
+}
+
+/// Models `runtime.startTheWorld` (proc.go).
+pub(crate) fn start_the_world() {
+    let (m, _) = need_g("start_the_world");
+    if m.sched.stw.gcwaiting.load(Acquire) == 0 {
+        throw("start_the_world: the world is not stopped");
+    }
+    start_the_world_with_sema(m);
+    m.sched.stw.worldsema.release();
+}
+
+/// Models `runtime.preemptall` (proc.go): `preemptone` on every running P.
+pub(crate) fn preempt_all(sched: &Sched) -> bool {
+    let mut res = false;
+    for pp in sched.allp {
+        if pp.status.load(Acquire) != P_RUNNING {
+            continue;
+        }
+        if crate::sysmon::preemptone(sched, pp) {
+            res = true;
+        }
+    }
+    res
+}
+
+/// Models `runtime.stopTheWorldWithSema` (proc.go).
+fn stop_the_world_with_sema(m: &'static M, gp: &'static G) {
+    let sched = m.sched;
+    let stw = &sched.stw;
+    // If we hold a lock, then we won't be able to stop another M that is
+    // blocked trying to acquire the lock.
+    if m.locks.load(Relaxed) > 0 {
+        throw("stopTheWorld: holding locks");
+    }
+    let Some(mypp) = load(&m.p) else {
+        throw("stopTheWorld: no p")
+    };
+    let t0 = sched.nanotime();
+    let wait = {
+        let mut l = sched.lock();
+        stw.stopwait.store(sched.gomaxprocs() as i32, Release);
+        stw.by_goid.store(gp.goid.load(Relaxed), Relaxed);
+        stw.reported.store(false, Relaxed);
+        stw.started_ns.store(t0, Release);
+        stw.gcwaiting.store(1, Release);
+        preempt_all(sched);
+        // stop current P
+        mypp.status.store(P_GCSTOP, Release); // Pgcstop is only diagnostic.
+        stw.stopwait.fetch_sub(1, AcqRel);
+        // try to retake all P's in Psyscall status
+        for pp in sched.allp {
+            let s = pp.status.load(Acquire);
+            if s == P_SYSCALL
+                && pp
+                    .status
+                    .compare_exchange(s, P_GCSTOP, AcqRel, Acquire)
+                    .is_ok()
+            {
+                pp.syscalltick.fetch_add(1, Relaxed);
+                stw.stopwait.fetch_sub(1, AcqRel);
+            }
+        }
+        // stop idle P's
+        while let Some(pp) = pidleget(sched, &mut l) {
+            pp.status.store(P_GCSTOP, Release);
+            stw.stopwait.fetch_sub(1, AcqRel);
+        }
+        stw.stopwait.load(Acquire) > 0
+    };
+    // wait for remaining P's to stop voluntarily
+    if wait {
+        loop {
+            // wait for 100us, then try to re-preempt in case of any races
+            if stw.stopnote.tsleep(Duration::from_micros(100)) {
+                stw.stopnote.clear();
+                break;
+            }
+            preempt_all(sched);
+            if !sched.cfg.sysmon {
+                // No sysmon thread: the stopper is the watchdog.
+                crate::watchdog::check(sched, sched.nanotime());
+            }
+        }
+    }
+    // sanity checks
+    if stw.stopwait.load(Acquire) != 0 {
+        throw("stopTheWorld: not stopped (stopwait != 0)");
+    }
+    for pp in sched.allp {
+        if pp.status.load(Acquire) != P_GCSTOP {
+            throw("stopTheWorld: not stopped (status != _Pgcstop)");
+        }
+    }
+    let took = sched.nanotime() - t0;
+    stw.max_stop_ns.fetch_max(took, Relaxed);
+    stw.stops.fetch_add(1, Relaxed);
+    stw.started_ns.store(0, Release);
+}
+
+/// Models `runtime.startTheWorldWithSema` (proc.go) with `procresize` at
+/// the same size.
+fn start_the_world_with_sema(m: &'static M) {
+    let sched = m.sched;
+    let Some(mypp) = load(&m.p) else {
+        throw("startTheWorld: no p")
+    };
+    let mut runnable = Vec::new();
+    {
+        let mut l = sched.lock();
+        // procresize: the current P runs on; the others go idle, or to an M
+        // if they have work.
+        mypp.status.store(P_RUNNING, Release);
+        for pp in sched.allp.iter().rev() {
+            if std::ptr::eq(pp, mypp) {
+                continue;
+            }
+            if pp.status.load(Acquire) != P_GCSTOP {
+                throw("startTheWorld: P not stopped");
+            }
+            pp.status.store(P_IDLE, Release);
+            if runqempty(pp) {
+                pidleput(sched, &mut l, pp);
+            } else {
+                runnable.push(pp);
+            }
+        }
+        sched.stw.gcwaiting.store(0, Release);
+        if sched.sysmonwait.load(Acquire) != 0 {
+            sched.sysmonwait.store(0, Release);
+            sched.sysmonnote.wakeup();
+        }
+    }
+    for pp in runnable {
+        // Start M to run P.
+        crate::proc::startm(sched, Some(pp), false, || {
+            format!("startTheWorld: P{} has runnable goroutines", pp.id)
+        });
+    }
+    // Wakeup an additional proc in case we have excessive runnable
+    // goroutines in local queues or in the global queue.
+    crate::proc::wakep(sched);
+}
+
+/// Models `runtime.gcstopm` (proc.go): this M's P stops for the world stop
+/// and the M parks. Returns false if the M must leave the scheduler.
+pub(crate) fn gcstopm(m: &'static M) -> bool {
+    let sched = m.sched;
+    if sched.stw.gcwaiting.load(Acquire) == 0 {
+        throw("gcstopm: not waiting for gc");
+    }
+    if m.spinning.swap(false, AcqRel) {
+        // OK to just drop nmspinning here, startTheWorld will unpark
+        // threads as necessary.
+        if sched.nmspinning.fetch_sub(1, AcqRel) == 0 {
+            throw("gcstopm: negative nmspinning");
+        }
+    }
+    let pp = crate::proc::releasep(m);
+    {
+        let _l = sched.lock();
+        p_gcstop(sched, pp);
+    }
+    crate::proc::stopm(m)
+}
+
+/// A P stops for the world stop (sched.lock held): `_Pgcstop`,
+/// `stopwait--`, and the last one wakes the stopper.
+pub(crate) fn p_gcstop(sched: &Sched, pp: &P) {
+    pp.status.store(P_GCSTOP, Release);
+    if sched.stw.stopwait.fetch_sub(1, AcqRel) == 1 {
+        sched.stw.stopnote.wakeup();
+    }
+}
+
+/// Models `runtime.entersyscall_gcwait` (proc.go): a P that entered a
+/// syscall while the world is stopping stops at once.
+pub(crate) fn entersyscall_gcwait(sched: &Sched, pp: &P) {
+    let _l = sched.lock();
+    if sched.stw.stopwait.load(Acquire) > 0
+        && pp
+            .status
+            .compare_exchange(P_SYSCALL, P_GCSTOP, AcqRel, Acquire)
+            .is_ok()
+    {
+        pp.syscalltick.fetch_add(1, Relaxed);
+        if sched.stw.stopwait.fetch_sub(1, AcqRel) == 1 {
+            sched.stw.stopnote.wakeup();
+        }
+    }
+}
+
+/// `gmp::gc()`: one stop-the-world cycle, the model of `runtime.GC()` as
+/// the scheduler sees it: stop the world, a 1 us "mark" pause with the
+/// world stopped, start the world.
+pub(crate) fn gc() {
+    stop_the_world("GC");
+    let (m, _) = need_g("gc");
+    let t0 = m.sched.nanotime();
+    while m.sched.nanotime() - t0 < MARK_PAUSE_NS {
+        std::hint::spin_loop();
+    }
+    start_the_world();
+}
+
+/// The "mark" pause of [`gc`].
+const MARK_PAUSE_NS: i64 = 1_000;
