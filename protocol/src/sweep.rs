@@ -96,6 +96,13 @@ pub struct Sweep {
     pub grace: Option<String>,
     #[serde(default = "one")]
     pub repeats: u32,
+    /// The runner's /proc sampling period for this scenario, in ms (default
+    /// 5; `--sample-ms` overrides). For a scenario whose race the observer
+    /// perturbs on a small machine (timer_stw: a 5 ms sampler suppresses
+    /// the hang it reproduces), a gentler period keeps the measurement
+    /// honest.
+    #[serde(default)]
+    pub sample_ms: Option<u64>,
     #[serde(with = "ordered_axes")]
     pub grid: Axes,
     /// runtime → axes replacing (or adding to) `grid` for that runtime.

@@ -56,6 +56,7 @@ fn odd_values_render_without_panic() {
         duration: "1s".into(),
         grace: None,
         repeats: 1,
+        sample_ms: None,
         grid: vec![(
             "procs".into(),
             vec![Value::Num(0.0), Value::Num(-1.0), Value::Num(8.0)],

@@ -102,9 +102,9 @@ struct Knobs {
     /// The run directory to create (default: results/<time>-<scenario>).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// /proc sampling period in ms.
-    #[arg(long, default_value_t = 5)]
-    sample_ms: u64,
+    /// /proc sampling period in ms [default: the sweep's `sample_ms`, else 5].
+    #[arg(long)]
+    sample_ms: Option<u64>,
     /// Exit 3 unless every verdict reproduced (or, for a fix, fixed); "no
     /// data" fails too, except for a runtime skipped for the whole run
     /// (no Go toolchain). What `make test` asserts on the quick profiles.

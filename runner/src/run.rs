@@ -59,6 +59,10 @@ fn user(msg: impl Into<String>) -> anyhow::Error {
     UserError(msg.into()).into()
 }
 
+/// The /proc sampling period when neither `--sample-ms` nor the sweep
+/// sets one.
+pub const DEFAULT_SAMPLE_MS: u64 = 5;
+
 /// The knobs common to `run` and `run-all`.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -68,7 +72,8 @@ pub struct RunOptions {
     pub duration: Option<String>,
     pub quick: bool,
     pub out: Option<PathBuf>,
-    pub sample_ms: u64,
+    /// `--sample-ms`: overrides every sweep's own `sample_ms`.
+    pub sample_ms: Option<u64>,
     /// Exit 3 unless every verdict reproduced or fixed (`--check`).
     pub check: bool,
 }
@@ -334,7 +339,8 @@ pub fn run(
                 "{} {} {} r{repeat}",
                 sweep.scenario, spec.point_id, spec.runtime
             ));
-            let r = run_one(sweep, spec, repeat, binary, &dir, o.sample_ms)?;
+            let sample_ms = o.sample_ms.or(sweep.sample_ms).unwrap_or(DEFAULT_SAMPLE_MS);
+            let r = run_one(sweep, spec, repeat, binary, &dir, sample_ms)?;
             cost.cpu_s += r.1.cpu_s;
             cost.wall_s += r.1.wall_s;
             done += 1;

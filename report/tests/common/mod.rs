@@ -75,6 +75,7 @@ fn sweep(name: &str, plots: Vec<PlotSpec>) -> Sweep {
         duration: "2s".into(),
         grace: None,
         repeats: 3,
+        sample_ms: None,
         grid: vec![(
             "procs".into(),
             vec![Value::Num(1.0), Value::Num(2.0), Value::Num(4.0)],
