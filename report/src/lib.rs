@@ -69,7 +69,7 @@ pub struct Rendered {
 }
 
 /// Event kinds whose text the report prints.
-const EVENT_KINDS: [&str; 3] = ["diagnosis", "goroutine_dump", "threadcreate"];
+const EVENT_KINDS: [&str; 4] = ["diagnosis", "model_check", "goroutine_dump", "threadcreate"];
 /// Longest event text printed, in bytes.
 const EVENT_CAP: usize = 6000;
 /// At most this many event blocks per scenario.

@@ -15,7 +15,8 @@
 //
 // The workload: seed 004's reproduction, unchanged in substance:
 // GOMAXPROCS = procs (2 in the seed); one goroutine loops runtime.GC();
-// two goroutines loop `<-t.C; t.Reset(1us)` and `<-t1.C; t1.Reset(2us)`.
+// two goroutines loop `<-t.C; t.Reset(1us)` and `<-t1.C; t1.Reset(2us)`
+// (timer_goroutines, default 2 as in the seed; more alternate 1us/2us).
 // Instead of printing every 10,000 rounds it counts GC cycles and timer
 // fires (sample counters gc_cycles, timer_fires, timer1_fires,
 // timer2_fires) and a watchdog goroutine samples them every 100 ms, putting
@@ -66,6 +67,7 @@ var spec = metrics.Spec{
 	Params: []metrics.Param{
 		{Key: "procs", Kind: metrics.Int, Min: 1, Max: 256, Default: "2", Help: "GOMAXPROCS"},
 		{Key: "timers", Kind: metrics.Word, Words: []string{"go1.19", "go1.14.1"}, Default: "go1.19", Help: "timer ordering axis of the sweep; the real runtime here is always the installed Go"},
+		{Key: "timer_goroutines", Kind: metrics.Int, Min: 1, Max: 1024, Default: "2", Help: "goroutines looping on their own timer, reset alternately to 1us and 2us (the seed has 2)"},
 		{Key: "stall_limit_ms", Kind: metrics.Int, Min: 10, Max: 600000, Default: "1000", Help: "a watchdog window without progress this long counts as a stall"},
 	},
 }
@@ -94,10 +96,16 @@ func run(ctx *metrics.Ctx) error {
 
 	ctx.Phase("load_start")
 	start := time.Now()
-	wg.Add(3)
+	wg.Add(1)
 	go func() { defer wg.Done(); gcLoop(&stop, c.gc) }()
-	go func() { defer wg.Done(); timerLoop(&stop, time.Microsecond, c.t1, c.fires) }()
-	go func() { defer wg.Done(); timerLoop(&stop, 2*time.Microsecond, c.t2, c.fires) }()
+	for i := 0; i < ctx.Int("timer_goroutines"); i++ {
+		d, mine := time.Microsecond, c.t1
+		if i%2 == 1 {
+			d, mine = 2*time.Microsecond, c.t2
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); timerLoop(&stop, d, mine, c.fires) }()
+	}
 	w := watch(ctx, c, start.Add(ctx.Duration), time.Duration(ctx.Int("stall_limit_ms"))*time.Millisecond)
 	atomic.StoreInt32(&stop, 1)
 	wg.Wait()
