@@ -249,16 +249,23 @@ pub fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
-/// A predicate context for one point: its params, runtime and metrics.
+/// A predicate context for one point measured once: its params, runtime
+/// and metrics, each metric also as `min.<name>` and `max.<name>` (over one
+/// repeat they equal the value, which is what the runner computes).
 pub fn point_context(
     runtime: &str,
     params: &BTreeMap<String, Value>,
     metrics: &BTreeMap<String, f64>,
 ) -> MapContext {
+    let extremes: BTreeMap<String, f64> = metrics
+        .iter()
+        .flat_map(|(k, v)| [(format!("min.{k}"), *v), (format!("max.{k}"), *v)])
+        .collect();
     MapContext::new()
         .with_params(params)
         .with_runtime(runtime)
         .with_metrics(metrics)
+        .with_metrics(&extremes)
 }
 
 /// The verdicts of `sweep` whose filter holds in `ctx`, each with its id

@@ -8,8 +8,8 @@
 //! (the runs are bounded by a kill after 60 s, a hang guard), and the
 //! checks are on the metrics and events it wrote.
 
+use scenario_kit::testing;
 use schedlab_protocol::metrics::{Line, Value};
-use schedlab_protocol::predicate::{MapContext, Predicate};
 use schedlab_protocol::sweep::Sweep;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -188,30 +188,15 @@ fn sweep_loads_and_its_verdicts_judge_the_metrics() {
         .expect("sweep.yaml loads");
     assert_eq!(sweep.scenario, "timer_stw");
     assert!(sweep.notes.contains_key("tokio"));
-    let judge = |runtime: &str, timers: &str, metrics: &[(&str, f64)]| -> Vec<(String, bool)> {
+    let judge = |runtime: &str, timers: &str, m: &[(&str, f64)]| {
         let params = BTreeMap::from([
             ("procs".to_string(), Value::Num(2.0)),
             ("timers".to_string(), Value::Str(timers.to_string())),
         ]);
-        let metrics: BTreeMap<String, f64> =
-            metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        let ctx = MapContext::new()
-            .with_params(&params)
-            .with_runtime(runtime)
-            .with_metrics(&metrics);
-        sweep
-            .verdicts
-            .iter()
-            .filter(|v| {
-                v.filter
-                    .as_deref()
-                    .is_none_or(|w| Predicate::parse(w).unwrap().eval(&ctx).unwrap())
-            })
-            .map(|v| {
-                let ok = Predicate::parse(&v.expect).unwrap().eval(&ctx).unwrap();
-                (v.id.clone(), ok)
-            })
-            .collect()
+        testing::judge(
+            &sweep,
+            &testing::point_context(runtime, &params, &testing::metrics(m)),
+        )
     };
     let hung = [
         ("hung", 1.0),
