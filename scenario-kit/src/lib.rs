@@ -79,7 +79,9 @@ pub mod probe;
 pub mod rt_gmp;
 mod rt_threads;
 pub mod rt_tokio;
+pub mod selfstat;
 pub mod testing;
+pub mod work;
 
 pub use cli::{Kind, ParamSpec, Params, Runtime, Spec, Usage};
 pub use emit::{Clock, Emitter};

@@ -163,11 +163,7 @@ pub fn parse_line(text: &str) -> Line {
 
 /// The thread count of a live process, from `/proc/<pid>/status`.
 pub fn threads_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
+    crate::selfstat::status_field(Some(pid), "Threads:")
 }
 
 /// The summary's metrics: the last line, which must be a summary.

@@ -695,17 +695,7 @@ impl ThreadSampler {
 }
 
 fn os_threads() -> u64 {
-    status_kb_or_count("Threads:")
-}
-
-fn status_kb_or_count(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    scenario_kit::selfstat::threads()
 }
 
 /// Dials the server with a blocking std connect (never needs a runtime);
@@ -797,7 +787,7 @@ mod gmp_column {
         ctx.metric("threads_created", gmp::stats().threads_created as f64);
         ctx.metric(
             "rss_end_bytes_self",
-            (status_kb_or_count("VmRSS:") * 1024) as f64,
+            (scenario_kit::selfstat::status_field(None, "VmRSS:").unwrap_or(0) * 1024) as f64,
         );
         late.summarize(ctx);
         for f in dups {
@@ -983,7 +973,7 @@ mod tokio_column {
         threads.summarize(ctx);
         ctx.metric(
             "rss_end_bytes_self",
-            (status_kb_or_count("VmRSS:") * 1024) as f64,
+            (scenario_kit::selfstat::status_field(None, "VmRSS:").unwrap_or(0) * 1024) as f64,
         );
         late.summarize(ctx);
     }

@@ -72,6 +72,7 @@
 
 use scenario_kit::tokio;
 use scenario_kit::{Ctx, Kind, ParamSpec, Runtime, Spec, Usage};
+use scenario_kit::{selfstat, work};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -206,16 +207,6 @@ fn c_loop_until(deadline: Instant) -> u64 {
     c_shims::busy_loop(deadline.saturating_duration_since(Instant::now()))
 }
 
-/// A slice of arithmetic (~4 us): main's unit of work.
-fn compute_chunk(x: &mut u64) {
-    for _ in 0..4096 {
-        *x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-    }
-    std::hint::black_box(*x);
-}
-
 // ---------------------------------------------------------------------------
 // gmp: ffi, locked, locked_exit, raw_ffi
 
@@ -321,7 +312,7 @@ impl Compute {
     fn chunk(&mut self) -> Instant {
         let began = Instant::now();
         self.max_gap = self.max_gap.max(began - self.last);
-        compute_chunk(&mut self.x);
+        work::compute_chunk(&mut self.x);
         self.iters += 1;
         self.last = Instant::now();
         self.last
@@ -344,7 +335,7 @@ fn settle_locked_exit(ctx: &Ctx, before: Tids, n: usize, sleep: impl Fn(Duration
         sleep(Duration::from_millis(5));
         gone = before.gone_now();
     }
-    let after = threads_self();
+    let after = selfstat::threads() as f64;
     ctx.phase("exit_settled");
     ctx.metric("threads_before_exit", before.count());
     ctx.metric("threads_after_exit", after);
@@ -453,16 +444,4 @@ fn record_load(ctx: &Ctx, plan: Plan, loops: &Loops, main: &Compute, start: Inst
     ctx.metric("main_max_gap_ms", main.max_gap.as_secs_f64() * 1e3);
     ctx.metric("loop_ms", plan.load.as_secs_f64() * 1e3);
     ctx.metric("load_s", start.elapsed().as_secs_f64());
-}
-
-/// `/proc/self/status` Threads (0 if unreadable).
-fn threads_self() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Threads:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
 }

@@ -348,21 +348,12 @@ fn slope(xy: &[(f64, f64)]) -> Option<f64> {
 
 /// VmRSS of this process in bytes (0 if unreadable).
 fn rss_bytes() -> u64 {
-    status_field("VmRSS:") * 1024
+    scenario_kit::selfstat::status_field(None, "VmRSS:").unwrap_or(0) * 1024
 }
 
 /// OS threads of this process (the `threads` column's alive count).
 fn os_threads() -> u64 {
-    status_field("Threads:")
-}
-
-fn status_field(name: &str) -> u64 {
-    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    scenario_kit::selfstat::threads()
 }
 
 /// What the column measured before the load.

@@ -89,6 +89,7 @@
 use scenario_kit::hist::Histogram;
 use scenario_kit::tokio;
 use scenario_kit::{Counter, Ctx, Kind, ParamSpec, Runtime, Spec, Usage};
+use scenario_kit::{selfstat, work};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -365,16 +366,6 @@ impl CallLog {
     }
 }
 
-/// A slice of arithmetic (~1 us): the compute loops' unit of work.
-fn compute_chunk(x: &mut u64) {
-    for _ in 0..1024 {
-        *x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-    }
-    std::hint::black_box(*x);
-}
-
 // ---------------------------------------------------------------------------
 // gmp: wrapped and raw
 
@@ -404,11 +395,11 @@ fn load_and_tail_gmp(ctx: &Ctx, plan: Plan) -> anyhow::Result<()> {
     }
     let load_s = start.elapsed().as_secs_f64();
     ctx.phase("load_stop");
-    ctx.metric("threads_self_load_stop", threads_self());
+    ctx.metric("threads_self_load_stop", selfstat::threads() as f64);
     ctx.metric("threads_created_load", gmp::stats().threads_created as f64);
     gmp::sleep(plan.tail);
     ctx.phase("tail_stop");
-    ctx.metric("threads_self_tail_stop", threads_self());
+    ctx.metric("threads_self_tail_stop", selfstat::threads() as f64);
     ctx.metric("threads_created", gmp::stats().threads_created as f64);
     record_load(ctx, &load, load_s, plan.tail);
     Ok(())
@@ -437,7 +428,7 @@ fn syscall_loop_gmp(load: &Load, plan: Plan, calls: Counter) {
 fn compute_loop_gmp(load: &Load) {
     let (mut x, mut n) = (1u64, 0u64);
     while load.running() {
-        compute_chunk(&mut x);
+        work::compute_chunk(&mut x);
         n += 1;
         scenario_kit::gmp::safepoint();
     }
@@ -478,10 +469,10 @@ async fn load_and_tail_tokio(ctx: &Ctx, plan: Plan) -> anyhow::Result<()> {
     }
     let load_s = start.elapsed().as_secs_f64();
     ctx.phase("load_stop");
-    ctx.metric("threads_self_load_stop", threads_self());
+    ctx.metric("threads_self_load_stop", selfstat::threads() as f64);
     tokio::time::sleep(plan.tail).await;
     ctx.phase("tail_stop");
-    ctx.metric("threads_self_tail_stop", threads_self());
+    ctx.metric("threads_self_tail_stop", selfstat::threads() as f64);
     record_load(ctx, &load, load_s, plan.tail);
     Ok(())
 }
@@ -511,7 +502,7 @@ async fn compute_loop_tokio(load: Arc<Load>) {
     let (mut x, mut n) = (1u64, 0u64);
     let mut slice = Instant::now();
     while load.running() {
-        compute_chunk(&mut x);
+        work::compute_chunk(&mut x);
         n += 1;
         if n % 16 == 0 && slice.elapsed() >= Duration::from_millis(1) {
             tokio::task::yield_now().await;
@@ -558,18 +549,6 @@ fn record_load(ctx: &Ctx, load: &Load, load_s: f64, tail: Duration) {
 fn set_slack_before_any_thread() -> anyhow::Result<()> {
     c_shims::set_timerslack(Duration::from_nanos(1))
         .map_err(|e| anyhow::anyhow!("prctl(PR_SET_TIMERSLACK, 1): {e}"))
-}
-
-/// `/proc/self/status` Threads (0 if unreadable).
-fn threads_self() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Threads:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
 }
 
 /// The smallest and largest timer slack over the process's threads
