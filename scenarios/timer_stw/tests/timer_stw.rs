@@ -192,6 +192,7 @@ fn sweep_loads_and_its_verdicts_judge_the_metrics() {
         let params = BTreeMap::from([
             ("procs".to_string(), Value::Num(2.0)),
             ("timers".to_string(), Value::Str(timers.to_string())),
+            ("timer_goroutines".to_string(), Value::Num(8.0)),
         ]);
         testing::judge(
             &sweep,
