@@ -86,10 +86,6 @@ pub mod work;
 pub use cli::{Kind, ParamSpec, Params, Runtime, Spec, Usage};
 pub use emit::{Clock, Emitter};
 pub use probe::{Counter, Counters};
-#[cfg(feature = "gmp")]
-pub use rt_gmp::GmpConfig;
-#[cfg(not(feature = "gmp"))]
-pub use rt_gmp_off::GmpConfig;
 
 /// The tokio the kit's adapter is built against: scenarios use this one, so
 /// there is one tokio in the workspace and no version to keep in step.
@@ -266,23 +262,24 @@ macro_rules! gmp_or {
     };
 }
 
-#[cfg(not(feature = "gmp"))]
-mod rt_gmp_off {
-    /// The knobs of a gmp runtime (see `rt_gmp` with the `gmp` feature).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct GmpConfig {
-        pub procs: usize,
-        pub max_threads: usize,
-        pub sysmon: bool,
-    }
+/// The knobs of a gmp runtime a scenario usually sets. Defined whether or
+/// not the `gmp` feature is on, so scenarios compile either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GmpConfig {
+    /// GOMAXPROCS.
+    pub procs: usize,
+    /// Go's `debug.SetMaxThreads` (10,000 by default in both).
+    pub max_threads: usize,
+    /// sysmon on (as in Go) or off (to show what it does).
+    pub sysmon: bool,
+}
 
-    impl GmpConfig {
-        pub fn procs(procs: usize) -> GmpConfig {
-            GmpConfig {
-                procs,
-                max_threads: 10_000,
-                sysmon: true,
-            }
+impl GmpConfig {
+    pub fn procs(procs: usize) -> GmpConfig {
+        GmpConfig {
+            procs,
+            max_threads: 10_000,
+            sysmon: true,
         }
     }
 }

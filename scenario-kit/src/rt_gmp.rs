@@ -23,31 +23,10 @@
 //!   ms_running, threads_exited, retakes (fields the gmp crate added).
 
 use crate::probe::{PERIOD, RuntimeCounters};
-use crate::{Ctx, limits};
+use crate::{Ctx, GmpConfig, limits};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// The knobs of a gmp runtime a scenario usually sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GmpConfig {
-    /// GOMAXPROCS.
-    pub procs: usize,
-    /// Go's `debug.SetMaxThreads` (10,000 by default in both).
-    pub max_threads: usize,
-    /// sysmon on (as in Go) or off (to show what it does).
-    pub sysmon: bool,
-}
-
-impl GmpConfig {
-    pub fn procs(procs: usize) -> GmpConfig {
-        GmpConfig {
-            procs,
-            max_threads: 10_000,
-            sysmon: true,
-        }
-    }
-}
 
 impl Ctx {
     /// Builds a gmp runtime from `cfg` and runs `body` as its main goroutine.
