@@ -163,7 +163,7 @@ fn mode_for(rt: Runtime, word: &str) -> Result<Mode, Usage> {
         (Runtime::Tokio, "block_in_place") => Ok(Mode::BlockInPlace),
         (Runtime::Tokio, "direct") => Ok(Mode::Direct),
         (Runtime::Gmp, m) => Err(Usage(format!(
-            "mode={m} is a tokio mode; gmp has mode=ffi|locked|locked_exit|raw_ffi"
+            "mode={m} is not a gmp mode; gmp has mode=ffi|locked|locked_exit|raw_ffi"
         ))),
         (_, m) => Err(Usage(format!(
             "mode={m} is not a tokio mode; tokio has mode=spawn_blocking|block_in_place|direct"

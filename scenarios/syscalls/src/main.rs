@@ -244,7 +244,7 @@ fn mode_for(rt: Runtime, word: &str) -> Result<Mode, Usage> {
         (Runtime::Tokio, "block_in_place") => Ok(Mode::BlockInPlace),
         (Runtime::Tokio, "spawn_blocking") => Ok(Mode::SpawnBlocking),
         (Runtime::Gmp, m) => Err(Usage(format!(
-            "mode={m} is a tokio mode; gmp has mode=wrapped|raw"
+            "mode={m} is not a gmp mode; gmp has mode=wrapped|raw"
         ))),
         (_, m) => Err(Usage(format!(
             "mode={m} is not a tokio mode; tokio has mode=direct|block_in_place|spawn_blocking"
