@@ -292,6 +292,8 @@ impl RTimer {
     }
 }
 
+/// Models `runtime.badTimer` (time.go): a timer in a status it cannot
+/// have here means the state machine is broken; a fatal error, as in Go.
 fn bad_timer() -> ! {
     throw("timer data corruption")
 }
@@ -309,6 +311,8 @@ pub(crate) struct PTimers {
 
 type Heap<'a> = MutexGuard<'a, Vec<Arc<RTimer>>>;
 
+/// `lock(&pp.timersLock)`: the P's timer heap, locked (a poisoned lock is
+/// taken as it is, like Go's runtime mutex, which cannot be poisoned).
 fn lock_timers(pp: &P) -> Heap<'_> {
     pp.timers.lock.lock().unwrap_or_else(|e| e.into_inner())
 }
