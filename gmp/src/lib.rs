@@ -589,7 +589,9 @@ pub fn start_the_world() {
 }
 
 /// One garbage-collection cycle as the scheduler sees it (models
-/// `runtime.GC()`): stop the world, a short "mark" pause, start the world.
+/// `runtime.GC()`): a stop for sweep termination, a mark during which the
+/// caller parks as the mark worker, a stop for mark termination, a yield
+/// for the sweep.
 pub fn gc() {
     stw::gc();
 }

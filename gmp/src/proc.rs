@@ -804,6 +804,11 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
         }
         let (now, mut poll_until, _) = crate::timer::check_timers(pp, 0);
 
+        // Try to schedule a GC worker.
+        if let Some(gp) = crate::stw::find_mark_worker(sched, now, false) {
+            return Some((gp, false));
+        }
+
         // Check the global runnable queue once in a while to ensure fairness.
         if pp.schedtick.load(Relaxed) % 61 == 0 && sched.runqsize.load(Acquire) > 0 {
             let mut l = sched.lock();
@@ -858,6 +863,12 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
             if w != 0 && (poll_until == 0 || w < poll_until) {
                 poll_until = w;
             }
+        }
+
+        // We have nothing to do. In a GC mark, run idle-time marking
+        // rather than give up the P.
+        if let Some(gp) = crate::stw::find_mark_worker(sched, sched.nanotime(), true) {
+            return Some((gp, false));
         }
 
         // return P and block
@@ -1052,6 +1063,10 @@ fn steal_work(m: &'static M, now: i64) -> (Option<(&'static G, bool)>, i64, i64,
         let inc = coprimes[r % coprimes.len()];
         let mut pos = r % n;
         for _ in 0..n {
+            if sched.stw.gcwaiting.load(Acquire) != 0 {
+                // GC work may be available.
+                return (None, now, poll_until, true);
+            }
             let p2 = &sched.allp[pos];
             pos = (pos + inc) % n;
             if std::ptr::eq(pp, p2) {

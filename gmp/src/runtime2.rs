@@ -81,12 +81,13 @@ pub(crate) enum WaitReason {
     GcScavengeWait,
     FinalizerWait,
     Preempted,
+    GcWorkerIdle,
 }
 
 impl WaitReason {
     pub(crate) fn from_u8(v: u8) -> WaitReason {
         use WaitReason::*;
-        const ALL: [WaitReason; 17] = [
+        const ALL: [WaitReason; 18] = [
             Zero,
             ChanReceiveNilChan,
             ChanSendNilChan,
@@ -104,6 +105,7 @@ impl WaitReason {
             GcScavengeWait,
             FinalizerWait,
             Preempted,
+            GcWorkerIdle,
         ];
         ALL.get(v as usize).copied().unwrap_or(Zero)
     }
@@ -129,6 +131,7 @@ impl WaitReason {
             GcScavengeWait => "GC scavenge wait",
             FinalizerWait => "finalizer wait",
             Preempted => "preempted",
+            GcWorkerIdle => "GC worker (idle)",
         }
     }
 }

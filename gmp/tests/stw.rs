@@ -63,7 +63,10 @@ fn stw_with_busy(procs: usize, busy: usize, rounds: u64) -> Result<(), String> {
         println!(
             "  procs={procs} busy={busy}: {stops} stops, longest {max:?}; busy work advanced in {progressed}/{rounds} gaps"
         );
-        ensure(stops == rounds, || format!("{stops} stops, wanted {rounds}"))?;
+        // Two stops per cycle: sweep termination and mark termination.
+        ensure(stops == 2 * rounds, || {
+            format!("{stops} stops, wanted {}", 2 * rounds)
+        })?;
         ensure(progressed >= rounds / 2, || {
             format!("the busy goroutines advanced in only {progressed} of {rounds} gaps")
         })
@@ -109,7 +112,7 @@ fn stw_with_g_in_syscall() -> Result<(), String> {
         ensure(during, || {
             "the stops waited for the syscall to return".into()
         })?;
-        ensure(stops == 11, || format!("{stops} stops"))
+        ensure(stops == 22, || format!("{stops} stops, wanted 2 per cycle"))
     })
 }
 
