@@ -2,6 +2,11 @@
 //! matching point × repeat), one step curve per series: at x, the curve's
 //! height is the fraction of that series' runs whose value is <= x.
 //!
+//! The fraction is of *all* the series' runs. A run without the metric
+//! (for `time_to_hang_s`: a run that did not hang) never reaches any x, so
+//! the curve ends in a plateau at (runs with a value) / (all runs) rather
+//! than at 1: "7 of 20 runs hung within 15 s" reads off the plateau.
+//!
 //! Only runs that ended `ok` make the curve; runs that timed out, crashed or
 //! hit a limit but still carry the metric are drawn as hollow circles at
 //! height 1.0 (above the curve they would distort), and the legend counts
@@ -26,6 +31,9 @@ pub struct CdfSeries {
     /// Sorted ok values.
     pub ok: Vec<f64>,
     pub bad: Vec<f64>,
+    /// The series' runs, with and without a value: the curve's
+    /// denominator.
+    pub runs: usize,
 }
 
 pub struct CdfFig {
@@ -51,15 +59,16 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
     let rows = select_rows(&sc.points, spec.filter.as_deref(), &mut notes);
     let (label, factor) = text::metric_axis(&metric);
     let mut keys: Vec<String> = Vec::new();
-    let mut vals: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut vals: Vec<(Vec<f64>, Vec<f64>, usize)> = Vec::new();
     let mut missing = 0;
     for p in rows {
         let key = series_key(p, &spec.series, &metric);
         let i = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
             keys.push(key);
-            vals.push((Vec::new(), Vec::new()));
+            vals.push((Vec::new(), Vec::new(), 0));
             keys.len() - 1
         });
+        vals[i].2 += 1;
         match p
             .metrics
             .get(&metric)
@@ -73,12 +82,12 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
     }
     if missing > 0 {
         notes.push(format!(
-            "{missing} run(s) have no value for {metric} (see the outcome table)"
+            "{missing} run(s) have no value for {metric}: each counts in its curve's denominator, so the curve ends below 1"
         ));
     }
     let all = || {
         vals.iter()
-            .flat_map(|(a, b)| a.iter().chain(b.iter()).copied())
+            .flat_map(|(a, b, _)| a.iter().chain(b.iter()).copied())
     };
     let x = if spec.log_x { Scale::log(all()) } else { None }
         .unwrap_or_else(|| Scale::linear(all(), false));
@@ -87,7 +96,7 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
         .into_iter()
         .zip(vals)
         .zip(colors)
-        .map(|((label, (mut ok, bad)), color)| {
+        .map(|((label, (mut ok, bad, runs)), color)| {
             ok.retain(|v| x.accepts(*v));
             ok.sort_by(f64::total_cmp);
             CdfSeries {
@@ -95,6 +104,7 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
                 color,
                 ok,
                 bad: bad.into_iter().filter(|v| x.accepts(*v)).collect(),
+                runs,
             }
         })
         .collect();
@@ -117,9 +127,9 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
     })
 }
 
-/// The step curve through sorted values.
-fn steps(sorted: &[f64]) -> Vec<(f64, f64)> {
-    let n = sorted.len() as f64;
+/// The step curve through sorted values, as fractions of `runs` runs.
+fn steps(sorted: &[f64], runs: usize) -> Vec<(f64, f64)> {
+    let n = runs.max(sorted.len()).max(1) as f64;
     let mut out = Vec::with_capacity(sorted.len() * 2);
     for (i, v) in sorted.iter().enumerate() {
         out.push((*v, i as f64 / n));
@@ -158,7 +168,7 @@ impl Figure for CdfFig {
         for s in &self.series {
             let c = s.color;
             chart
-                .draw_series(LineSeries::new(steps(&s.ok), c.stroke_width(2)))
+                .draw_series(LineSeries::new(steps(&s.ok, s.runs), c.stroke_width(2)))
                 .map_err(pe)?;
             chart
                 .draw_series(
@@ -173,7 +183,7 @@ impl Figure for CdfFig {
                 format!(", {} not ok", s.bad.len())
             };
             legend.push(LegendEntry {
-                label: format!("{} (n={}{extra})", s.label, s.ok.len()),
+                label: format!("{} ({} of {} runs{extra})", s.label, s.ok.len(), s.runs),
                 color: c,
                 mark: Mark::Line,
             });
@@ -187,5 +197,19 @@ impl Figure for CdfFig {
         }
         draw_legend(&legend_area, &legend, 70)?;
         draw_notes(&foot, &self.notes, MAX_NOTES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::steps;
+
+    #[test]
+    fn the_curve_is_a_fraction_of_all_runs() {
+        // 2 of 4 runs have a value: the curve climbs to 0.5 and stays.
+        let st = steps(&[1.0, 3.0], 4);
+        assert_eq!(st, vec![(1.0, 0.0), (1.0, 0.25), (3.0, 0.25), (3.0, 0.5)]);
+        // Every run has a value: the curve ends at 1.
+        assert_eq!(steps(&[2.0], 1).last(), Some(&(2.0, 1.0)));
     }
 }
