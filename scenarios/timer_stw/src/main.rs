@@ -15,7 +15,7 @@
 //!
 //! # The workload (the seed's reproduction)
 //!
-//! GOMAXPROCS = `procs`; one goroutine loops `gmp::gc()` (one STW cycle);
+//! GOMAXPROCS = `procs`; one goroutine loops `gmp::gc()` (two stops and a mark);
 //! two goroutines loop `<-t.C; t.Reset(1us)` and `<-t1.C; t1.Reset(2us)`
 //! (`timer_goroutines`, default 2 as in the seed: more of them, alternately
 //! at 1 us and 2 us, race in `mod_timer` more often).
