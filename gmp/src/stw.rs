@@ -47,7 +47,9 @@
 //! * No real GC: `gc()` is two stops of 1 us each around a "mark" done
 //!   by one mark worker, the caller (see [`gc`], [`gc_mark`]). No heap, no
 //!   assists, no `forEachP`, no safe-point functions, no
-//!   `freezetheworld`.
+//!   `freezetheworld`. The one worker's fractional goal is 25% of the
+//!   mark's wall time, where Go's is 25% of GOMAXPROCS over all workers
+//!   (and `findRunnableGCWorker`'s `tryWakeP` is not modelled).
 //! * `start_the_world` does not poll the network (Go calls `netpoll(0)`
 //!   there); Ms for runnable Ps come from `startm` after `sched.lock` is
 //!   released instead of `mget` under it.
@@ -104,6 +106,13 @@ struct Mark {
     /// `gcController.markStartTime`, `p.gcFractionalMarkTime`).
     start_ns: i64,
     worker_ns: i64,
+}
+
+impl Stw {
+    /// The mark state, locked.
+    fn mark(&self) -> std::sync::MutexGuard<'_, Mark> {
+        self.mark.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// A goroutine semaphore with one unit (Go's `semacquire`/`semrelease` on
@@ -395,23 +404,23 @@ fn gc_mark() {
     let (m, _) = need_g("gc");
     let sched = m.sched;
     {
-        let mut mk = sched.stw.mark.lock().unwrap_or_else(|e| e.into_inner());
+        let mut mk = sched.stw.mark();
         mk.work_left = MARK_WORK_NS;
         mk.start_ns = sched.nanotime();
         mk.worker_ns = 0;
     }
     loop {
         crate::proc::gopark(WaitReason::GcWorkerIdle, |g| {
-            let mut mk = sched.stw.mark.lock().unwrap_or_else(|e| e.into_inner());
+            let mut mk = sched.stw.mark();
             mk.worker = Some(g);
             true
         });
         let slice = {
-            let mk = sched.stw.mark.lock().unwrap_or_else(|e| e.into_inner());
+            let mk = sched.stw.mark();
             mk.work_left.min(MARK_SLICE_NS)
         };
         spin_ns(sched, slice);
-        let mut mk = sched.stw.mark.lock().unwrap_or_else(|e| e.into_inner());
+        let mut mk = sched.stw.mark();
         mk.work_left -= slice;
         mk.worker_ns += slice;
         if mk.work_left <= 0 {
@@ -427,7 +436,7 @@ fn gc_mark() {
 /// mark's elapsed time, Go's fractional goal). Taken off its park and
 /// made runnable.
 pub(crate) fn find_mark_worker(sched: &Sched, now: i64, idle: bool) -> Option<&'static G> {
-    let mut mk = sched.stw.mark.lock().unwrap_or_else(|e| e.into_inner());
+    let mut mk = sched.stw.mark();
     if mk.work_left <= 0 || mk.worker.is_none() {
         return None;
     }
