@@ -127,13 +127,19 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
     })
 }
 
-/// The step curve through sorted values, as fractions of `runs` runs.
-fn steps(sorted: &[f64], runs: usize) -> Vec<(f64, f64)> {
+/// The step curve through sorted values, as fractions of `runs` runs,
+/// carried on to `x_end` so the plateau is drawn.
+fn steps(sorted: &[f64], runs: usize, x_end: f64) -> Vec<(f64, f64)> {
     let n = runs.max(sorted.len()).max(1) as f64;
-    let mut out = Vec::with_capacity(sorted.len() * 2);
+    let mut out = Vec::with_capacity(sorted.len() * 2 + 1);
     for (i, v) in sorted.iter().enumerate() {
         out.push((*v, i as f64 / n));
         out.push((*v, (i + 1) as f64 / n));
+    }
+    if let Some(&(x, y)) = out.last()
+        && x < x_end
+    {
+        out.push((x_end, y));
     }
     out
 }
@@ -168,7 +174,10 @@ impl Figure for CdfFig {
         for s in &self.series {
             let c = s.color;
             chart
-                .draw_series(LineSeries::new(steps(&s.ok, s.runs), c.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    steps(&s.ok, s.runs, self.x.bounds().1),
+                    c.stroke_width(2),
+                ))
                 .map_err(pe)?;
             chart
                 .draw_series(
@@ -206,10 +215,14 @@ mod tests {
 
     #[test]
     fn the_curve_is_a_fraction_of_all_runs() {
-        // 2 of 4 runs have a value: the curve climbs to 0.5 and stays.
-        let st = steps(&[1.0, 3.0], 4);
-        assert_eq!(st, vec![(1.0, 0.0), (1.0, 0.25), (3.0, 0.25), (3.0, 0.5)]);
+        // 2 of 4 runs have a value: the curve climbs to 0.5 and stays
+        // there to the axis's end.
+        let st = steps(&[1.0, 3.0], 4, 5.0);
+        assert_eq!(
+            st,
+            vec![(1.0, 0.0), (1.0, 0.25), (3.0, 0.25), (3.0, 0.5), (5.0, 0.5)]
+        );
         // Every run has a value: the curve ends at 1.
-        assert_eq!(steps(&[2.0], 1).last(), Some(&(2.0, 1.0)));
+        assert_eq!(steps(&[2.0], 1, 2.0).last(), Some(&(2.0, 1.0)));
     }
 }
