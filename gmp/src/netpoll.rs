@@ -45,19 +45,22 @@
 //! `pollcache` is type-stable: a late epoll event for a closed fd may still
 //! name it); a closed one goes to a free list and is reused.
 //!
-//! # Deadlines (simplified: see below)
+//! # Deadlines
 //!
-//! `poll_set_deadline` keeps Go's bookkeeping (`rd`/`wd`, the combined
-//! read+write timer when `rd == wd`, `rseq`/`wseq` to invalidate stale
-//! timers, `netpolldeadlineimpl` with its seq check). Go arms a runtime timer
-//! on the P's heap; gmp's timer.rs (the simple sleep-timer heap this crate
-//! had when this was written) has only goroutine-wake timers, so the deadline
-//! timers live in a heap inside the poller: `netpoll` never sleeps past the
-//! earliest deadline and fires the expired ones when it returns, a new
-//! earlier deadline calls `wakeNetPoller` as `addtimer` does. Difference from
-//! Go: a deadline fires only when some M polls (the idle poller, the
-//! `netpoll(0)` in `findRunnable`, or sysmon's 10 ms poll), not from
-//! `checkTimers` in `schedule`; with every P busy it can be up to ~10 ms late.
+//! As in Go, each pollDesc has two runtime timers, `rt` and `wt`, that live
+//! on the per-P timer heaps (timer.rs) like every other timer:
+//! `poll_set_deadline` keeps Go's bookkeeping (`rd`/`wd`, one combined
+//! read+write timer when `rd == wd`, `rseq`/`wseq` to invalidate a timer
+//! already fired or about to) and arms them with `resettimer` / `modtimer`
+//! (which call `wakeNetPoller` for an earlier timer) or stops them with
+//! `deltimer`. A deadline timer fires where any timer fires (`checkTimers`
+//! in `schedule` and `findRunnable`, timer stealing), and its function
+//! (`netpollReadDeadline`, `netpollWriteDeadline` or `netpollDeadline`, the
+//! timer's arg: [`DeadlineArg`]) runs `netpolldeadlineimpl`, which ignores a
+//! stale seq and otherwise marks the deadline expired and readies the
+//! parked G. `pd.lock` is a runtime lock as in Go (`m.locks++`): a G that
+//! holds it while it modifies a timer is not preempted, in either timer
+//! ordering.
 //!
 //! # Go 1.19 quirk kept
 //!
@@ -67,19 +70,18 @@
 //! count). So after the first I/O wake-up an idle M always becomes the
 //! blocking poller instead of stopping, as in Go 1.19.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicUsize, Ordering::*};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering::*};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
-use crate::proc::{cur_sched, gopark, throw};
-use crate::runtime2::{G, GRef, Sched, WaitReason};
+use crate::proc::{cur_sched, getm, gopark, throw};
+use crate::runtime2::{G, GRef, M, Sched, WaitReason};
+use crate::timer::{RTimer, TimerFn, del_timer, mod_timer, reset_timer};
 
 // Error codes of runtime_pollReset / runtime_pollWait (netpoll.go).
 pub(crate) const POLL_NO_ERROR: i32 = 0;
@@ -131,11 +133,51 @@ pub(crate) struct PollDesc {
     /// pdReady, pdWait, G waiting for write, or 0.
     wg: AtomicUsize,
     lock: Mutex<PdLocked>,
+    /// Read (or combined read+write) deadline timer.
+    rt: Arc<RTimer>,
+    /// Write deadline timer.
+    wt: Arc<RTimer>,
+}
+
+/// `lock(&pd.lock)`: like every runtime lock in Go it holds off preemption
+/// (`m.locks++`) until unlocked, which matters here because `modtimer` and
+/// `deltimer` are called under it and have safepoints.
+struct PdGuard<'a> {
+    l: MutexGuard<'a, PdLocked>,
+    m: Option<&'static M>,
+}
+
+impl std::ops::Deref for PdGuard<'_> {
+    type Target = PdLocked;
+    fn deref(&self) -> &PdLocked {
+        &self.l
+    }
+}
+
+impl std::ops::DerefMut for PdGuard<'_> {
+    fn deref_mut(&mut self) -> &mut PdLocked {
+        &mut self.l
+    }
+}
+
+impl Drop for PdGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(m) = self.m {
+            m.locks.fetch_sub(1, Relaxed);
+        }
+    }
 }
 
 impl PollDesc {
-    fn locked(&self) -> std::sync::MutexGuard<'_, PdLocked> {
-        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    fn locked(&self) -> PdGuard<'_> {
+        let m = getm();
+        if let Some(m) = m {
+            m.locks.fetch_add(1, Relaxed);
+        }
+        PdGuard {
+            l: self.lock.lock().unwrap_or_else(|e| e.into_inner()),
+            m,
+        }
     }
 
     fn sem(&self, mode: Mode) -> &AtomicUsize {
@@ -185,32 +227,59 @@ impl PollDesc {
     }
 }
 
-/// A deadline timer (Go: `pd.rt` / `pd.wt` with `netpollReadDeadline`,
-/// `netpollWriteDeadline` or the combined `netpollDeadline`).
-struct DeadlineTimer {
-    when: i64,
-    order: u64,
-    pd: &'static PollDesc,
-    seq: u64,
-    read: bool,
-    write: bool,
+/// Which function a pollDesc timer runs (Go's `f`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum DeadlineFn {
+    /// `netpollReadDeadline`.
+    Read = 1,
+    /// `netpollWriteDeadline`.
+    Write = 2,
+    /// `netpollDeadline`: read and write deadlines are equal, one timer.
+    Both = 3,
 }
 
-impl PartialEq for DeadlineTimer {
-    fn eq(&self, o: &Self) -> bool {
-        (self.when, self.order) == (o.when, o.order)
+/// The arg of a pollDesc timer: the pollDesc and which deadline function
+/// (Go keeps `f` in the timer and the pollDesc, tagged, in `arg`).
+pub(crate) struct DeadlineArg {
+    pd: AtomicPtr<PollDesc>,
+    f: AtomicU8,
+}
+
+impl DeadlineArg {
+    fn new() -> DeadlineArg {
+        DeadlineArg {
+            pd: AtomicPtr::new(std::ptr::null_mut()),
+            f: AtomicU8::new(0),
+        }
+    }
+
+    /// Sets the function (the caller owns the timer: see
+    /// `RTimer::set_deadline_fn`).
+    pub(crate) fn set_fn(&self, f: DeadlineFn) {
+        self.f.store(f as u8, Release);
+    }
+
+    /// The pollDesc and the function, for `runOneTimer`.
+    pub(crate) fn load(&self) -> (&'static PollDesc, DeadlineFn) {
+        let pd = self.pd.load(Acquire);
+        if pd.is_null() {
+            throw("runtime: deadline timer without a pollDesc");
+        }
+        // SAFETY: a non-null pd is the leaked (never freed) PollDesc this
+        // timer belongs to, stored once by `poll_open`.
+        let pd: &'static PollDesc = unsafe { &*pd };
+        let f = match self.f.load(Acquire) {
+            1 => DeadlineFn::Read,
+            2 => DeadlineFn::Write,
+            3 => DeadlineFn::Both,
+            _ => throw("runtime: deadline timer without a function"),
+        };
+        (pd, f)
     }
 }
-impl Eq for DeadlineTimer {}
-impl PartialOrd for DeadlineTimer {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for DeadlineTimer {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.when, self.order).cmp(&(o.when, o.order))
-    }
+
+fn deadline_timer() -> Arc<RTimer> {
+    Arc::new(RTimer::new(TimerFn::NetpollDeadline(DeadlineArg::new())))
 }
 
 struct PollState {
@@ -238,11 +307,6 @@ pub(crate) struct Netpoll {
     wake_sig: AtomicU32,
     /// Go's `pollcache`: closed pollDescs for reuse.
     cache: Mutex<Vec<&'static PollDesc>>,
-    /// Armed deadline timers (see the module comment).
-    deadlines: Mutex<BinaryHeap<Reverse<DeadlineTimer>>>,
-    /// Earliest armed deadline, 0 if none.
-    next_deadline: AtomicI64,
-    order: AtomicUsize,
 }
 
 impl Netpoll {
@@ -290,18 +354,10 @@ impl Netpoll {
 
     /// Models `runtime.netpoll` (netpoll_epoll.go): polls for `delay_ns`
     /// (< 0: block, 0: don't block), returns the goroutines made ready by
-    /// I/O and by expired deadlines (still `_Gwaiting`).
+    /// I/O (still `_Gwaiting`).
     pub(crate) fn netpoll(&self, delay_ns: i64) -> Vec<GRef> {
         let inner = self.inner();
-        let sched = cur_sched();
-        let mut delay = delay_ns;
-        let nd = self.next_deadline.load(Acquire);
-        if nd != 0 {
-            let d = (nd - sched.nanotime()).max(0);
-            if delay < 0 || d < delay {
-                delay = d;
-            }
-        }
+        let delay = delay_ns;
         let timeout = if delay < 0 {
             None
         } else if delay == 0 {
@@ -319,10 +375,7 @@ impl Netpoll {
                 Ok(g) => g,
                 Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
                 // Another M is inside epoll_wait: it will report the events.
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    self.run_deadlines(sched, &mut to_run);
-                    return to_run;
-                }
+                Err(std::sync::TryLockError::WouldBlock) => return to_run,
             }
         } else {
             inner.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -362,44 +415,7 @@ impl Netpoll {
             pd.set_event_err(only_err);
             netpollready(&mut to_run, pd, read, write);
         }
-        self.run_deadlines(sched, &mut to_run);
         to_run
-    }
-
-    /// Arms a deadline timer (Go: `resettimer` / `modtimer` on `pd.rt` or
-    /// `pd.wt`) and, like `addtimer`, wakes the poller if it is earlier than
-    /// what the poller waits for.
-    fn add_deadline(&self, t: DeadlineTimer) -> i64 {
-        let when = t.when;
-        let mut h = self.deadlines.lock().unwrap_or_else(|e| e.into_inner());
-        h.push(Reverse(t));
-        self.next_deadline
-            .store(h.peek().map_or(0, |e| e.0.when), Release);
-        when
-    }
-
-    /// Runs the expired deadline timers (Go: `runtimer` calling
-    /// `netpollReadDeadline` & co.), collecting the Gs they unblock.
-    fn run_deadlines(&self, sched: &Sched, to_run: &mut Vec<GRef>) {
-        let nd = self.next_deadline.load(Acquire);
-        if nd == 0 || nd > sched.nanotime() {
-            return;
-        }
-        let now = sched.nanotime();
-        let mut fired = Vec::new();
-        {
-            let mut h = self.deadlines.lock().unwrap_or_else(|e| e.into_inner());
-            while h.peek().is_some_and(|e| e.0.when <= now) {
-                if let Some(Reverse(t)) = h.pop() {
-                    fired.push(t);
-                }
-            }
-            self.next_deadline
-                .store(h.peek().map_or(0, |e| e.0.when), Release);
-        }
-        for t in fired {
-            netpolldeadlineimpl(self, t.pd, t.seq, t.read, t.write, to_run);
-        }
     }
 
     /// Models `runtime.netpollopen` (netpoll_epoll.go).
@@ -525,20 +541,14 @@ fn netpollblockcommit(np: &Netpoll, g: GRef, gpp: &AtomicUsize) -> bool {
     ok
 }
 
-/// Models `runtime.netpolldeadlineimpl` (netpoll.go); the Gs it unblocks go
-/// to `to_run` (Go readies them from the timer with `netpollgoready`).
-fn netpolldeadlineimpl(
-    np: &Netpoll,
-    pd: &'static PollDesc,
-    seq: u64,
-    read: bool,
-    write: bool,
-    to_run: &mut Vec<GRef>,
-) {
+/// Models `runtime.netpolldeadlineimpl` (netpoll.go).
+fn netpolldeadlineimpl(pd: &'static PollDesc, seq: u64, read: bool, write: bool) {
     let mut l = pd.locked();
-    // Seq arg is seq when the timer was set. If it's stale, ignore the event.
+    // Seq arg is seq when the timer was set. If it's stale, ignore the
+    // timer event.
     let current = if read { l.rseq } else { l.wseq };
     if seq != current {
+        // The descriptor was reused or timers were reset.
         return;
     }
     let mut rg = None;
@@ -560,9 +570,20 @@ fn netpolldeadlineimpl(
         wg = netpollunblock(pd, Mode::Write, false);
     }
     drop(l);
+    let np = &cur_sched().netpoll;
     for g in rg.into_iter().chain(wg) {
-        np.waiters.fetch_sub(1, AcqRel);
-        to_run.push(g);
+        netpollgoready(np, g);
+    }
+}
+
+/// Models `runtime.netpollDeadline`, `netpollReadDeadline` and
+/// `netpollWriteDeadline` (netpoll.go): the functions of the pollDesc
+/// timers, called by `runOneTimer` with the timer's seq.
+pub(crate) fn netpoll_deadline(pd: &'static PollDesc, f: DeadlineFn, seq: u64) {
+    match f {
+        DeadlineFn::Both => netpolldeadlineimpl(pd, seq, true, true),
+        DeadlineFn::Read => netpolldeadlineimpl(pd, seq, true, false),
+        DeadlineFn::Write => netpolldeadlineimpl(pd, seq, false, true),
     }
 }
 
@@ -582,7 +603,7 @@ pub(crate) fn poll_open(sched: &'static Sched, fd: RawFd) -> io::Result<&'static
         .unwrap_or_else(|e| e.into_inner())
         .pop()
         .unwrap_or_else(|| {
-            Box::leak(Box::new(PollDesc {
+            let pd: &'static PollDesc = Box::leak(Box::new(PollDesc {
                 fd: AtomicI32::new(-1),
                 info: AtomicU32::new(0),
                 rg: AtomicUsize::new(0),
@@ -596,7 +617,16 @@ pub(crate) fn poll_open(sched: &'static Sched, fd: RawFd) -> io::Result<&'static
                     wd: 0,
                     wt: false,
                 }),
-            }))
+                rt: deadline_timer(),
+                wt: deadline_timer(),
+            }));
+            for t in [&pd.rt, &pd.wt] {
+                if let TimerFn::NetpollDeadline(arg) = t.f() {
+                    arg.pd
+                        .store(pd as *const PollDesc as *mut PollDesc, Release);
+                }
+            }
+            pd
         });
     {
         let mut l = pd.locked();
@@ -691,8 +721,6 @@ pub(crate) fn poll_set_deadline(
     d: i64,
     mode: DeadlineMode,
 ) {
-    let np = &sched.netpoll;
-    let mut armed = Vec::new();
     let mut l = pd.locked();
     if l.closing {
         return;
@@ -711,55 +739,46 @@ pub(crate) fn poll_set_deadline(
     }
     pd.publish_info(&l);
     let combo = l.rd > 0 && l.rd == l.wd;
-    let timer = |when, seq, read, write| DeadlineTimer {
-        when,
-        order: np.order.fetch_add(1, Relaxed) as u64,
-        pd,
-        seq,
-        read,
-        write: write && combo,
+    let rtf = if combo {
+        DeadlineFn::Both
+    } else {
+        DeadlineFn::Read
     };
     if !l.rt {
         if l.rd > 0 {
             l.rt = true;
-            armed.push(timer(l.rd, l.rseq, true, true));
+            // Copy current seq into the timer arg. Timer func will check
+            // the seq against current descriptor seq, if they differ the
+            // descriptor was reused or timers were reset.
+            pd.rt.set_deadline_fn(rtf, l.rseq);
+            reset_timer(&pd.rt, l.rd, None);
         }
     } else if l.rd != rd0 || combo != combo0 {
         l.rseq += 1; // invalidate current timers
         if l.rd > 0 {
-            armed.push(timer(l.rd, l.rseq, true, true));
+            mod_timer(&pd.rt, l.rd, 0, Some((rtf, l.rseq)), None);
         } else {
-            l.rt = false; // deltimer: the stale entry is ignored by seq
+            del_timer(&pd.rt);
+            l.rt = false;
         }
     }
     if !l.wt {
         if l.wd > 0 && !combo {
             l.wt = true;
-            armed.push(DeadlineTimer {
-                when: l.wd,
-                order: np.order.fetch_add(1, Relaxed) as u64,
-                pd,
-                seq: l.wseq,
-                read: false,
-                write: true,
-            });
+            pd.wt.set_deadline_fn(DeadlineFn::Write, l.wseq);
+            reset_timer(&pd.wt, l.wd, None);
         }
     } else if l.wd != wd0 || combo != combo0 {
         l.wseq += 1; // invalidate current timers
         if l.wd > 0 && !combo {
-            armed.push(DeadlineTimer {
-                when: l.wd,
-                order: np.order.fetch_add(1, Relaxed) as u64,
-                pd,
-                seq: l.wseq,
-                read: false,
-                write: true,
-            });
+            mod_timer(&pd.wt, l.wd, 0, Some((DeadlineFn::Write, l.wseq)), None);
         } else {
+            del_timer(&pd.wt);
             l.wt = false;
         }
     }
-    // If we set the new deadline in the past, unblock currently pending IO.
+    // If we set the new deadline in the past, unblock currently pending IO
+    // if any.
     let rg = if l.rd < 0 {
         netpollunblock(pd, Mode::Read, false)
     } else {
@@ -770,13 +789,9 @@ pub(crate) fn poll_set_deadline(
     } else {
         None
     };
-    let whens: Vec<i64> = armed.into_iter().map(|t| np.add_deadline(t)).collect();
     drop(l);
-    for when in whens {
-        crate::proc::wake_net_poller(sched, when);
-    }
     for g in rg.into_iter().chain(wg) {
-        netpollgoready(np, g);
+        netpollgoready(&sched.netpoll, g);
     }
 }
 
@@ -794,9 +809,14 @@ pub(crate) fn poll_unblock(sched: &'static Sched, pd: &'static PollDesc) {
     pd.publish_info(&l);
     let rg = netpollunblock(pd, Mode::Read, false);
     let wg = netpollunblock(pd, Mode::Write, false);
-    // deltimer(&pd.rt) / deltimer(&pd.wt): stale by seq now.
-    l.rt = false;
-    l.wt = false;
+    if l.rt {
+        del_timer(&pd.rt);
+        l.rt = false;
+    }
+    if l.wt {
+        del_timer(&pd.wt);
+        l.wt = false;
+    }
     drop(l);
     for g in rg.into_iter().chain(wg) {
         netpollgoready(np, g);

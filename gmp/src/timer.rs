@@ -206,6 +206,11 @@ pub(crate) enum TimerFn {
     GoroutineReady(AtomicPtr<G>),
     /// `sendTime`: a non-blocking send of the time on the timer's channel.
     SendTime(Chan<Instant>),
+    /// `netpollReadDeadline`, `netpollWriteDeadline` or `netpollDeadline`
+    /// on a pollDesc: the timers `pd.rt` and `pd.wt` (netpoll.rs). Which of
+    /// the three, and the pollDesc, are the arg (`modtimer` may change the
+    /// function; the timer's `seq` goes with it).
+    NetpollDeadline(crate::netpoll::DeadlineArg),
 }
 
 /// Go's `timer` (time.go).
@@ -216,6 +221,9 @@ pub(crate) struct RTimer {
     nextwhen: AtomicI64,
     pub(crate) status: AtomicU32,
     f: TimerFn,
+    /// Go's `seq`: passed to `f` (the pollDesc sequence number of a
+    /// deadline timer; 0 for the others).
+    seq: AtomicU64,
     // Diagnosis (model-only): who last set the timer Modifying, from where,
     // and where it was preempted while it was Modifying.
     pub(crate) modifier: AtomicPtr<G>,
@@ -236,6 +244,7 @@ impl RTimer {
             nextwhen: AtomicI64::new(0),
             status: AtomicU32::new(TIMER_NO_STATUS),
             f,
+            seq: AtomicU64::new(0),
             modifier: AtomicPtr::new(std::ptr::null_mut()),
             modifier_goid: AtomicU64::new(0),
             modifier_m: AtomicI64::new(-1),
@@ -270,6 +279,23 @@ impl RTimer {
             Relaxed,
         );
         self.preempted_at.store(Site::None as u8, Relaxed);
+    }
+
+    /// Sets a deadline timer's `f` and `seq` (Go: `t.f = f; t.arg = arg;
+    /// t.seq = seq`): by `modtimer` while the timer is Modifying, or by
+    /// `poll_set_deadline` before the first `resettimer` (the timer is in
+    /// no heap, or Deleted, and so does not run).
+    pub(crate) fn set_deadline_fn(&self, f: crate::netpoll::DeadlineFn, seq: u64) {
+        match &self.f {
+            TimerFn::NetpollDeadline(arg) => arg.set_fn(f),
+            _ => throw("modtimer: a deadline function for a non-deadline timer"),
+        }
+        self.seq.store(seq, Release);
+    }
+
+    /// Go's `t.f` (with its arg).
+    pub(crate) fn f(&self) -> &TimerFn {
+        &self.f
     }
 
     /// The address printed for this timer (Go prints `0x...`).
@@ -660,11 +686,13 @@ pub(crate) fn del_timer(t: &Arc<RTimer>) -> bool {
 
 /// Models `runtime.modtimer` (time.go), with the ordering of the runtime's
 /// [`Timers`] mode. Reports whether the timer was pending (not yet run).
+/// `f` is Go's `f, arg, seq` for a deadline timer (None: keep the timer's);
 /// `loc` is the user's call site (diagnosis).
 pub(crate) fn mod_timer(
     t: &Arc<RTimer>,
     when: i64,
     period: i64,
+    f: Option<(crate::netpoll::DeadlineFn, u64)>,
     loc: Option<&'static Location<'static>>,
 ) -> bool {
     if when <= 0 {
@@ -729,6 +757,9 @@ pub(crate) fn mod_timer(
         spin_done();
     }
     t.period.store(period, Relaxed);
+    if let Some((f, seq)) = f {
+        t.set_deadline_fn(f, seq);
+    }
 
     if was_removed {
         t.when.store(when, Relaxed);
@@ -811,7 +842,7 @@ pub(crate) fn reset_timer(
     when: i64,
     loc: Option<&'static Location<'static>>,
 ) -> bool {
-    mod_timer(t, when, t.period.load(Relaxed), loc)
+    mod_timer(t, when, t.period.load(Relaxed), None, loc)
 }
 
 // ---------------------------------------------------------------------------
@@ -989,6 +1020,13 @@ pub(crate) fn run_one_timer<'a>(
     t: Arc<RTimer>,
     now: i64,
 ) -> Heap<'a> {
+    // f, arg and seq are read while the timer is Running: a modtimer
+    // waits for that to end before it changes them.
+    let seq = t.seq.load(Acquire);
+    let deadline = match &t.f {
+        TimerFn::NetpollDeadline(arg) => Some(arg.load()),
+        _ => None,
+    };
     let period = t.period.load(Relaxed);
     if period > 0 {
         // Leave in heap but adjust next time to fire.
@@ -1024,6 +1062,12 @@ pub(crate) fn run_one_timer<'a>(
         // sendTime: a non-blocking send of the current time.
         TimerFn::SendTime(c) => {
             let _ = c.try_send(Instant::now());
+        }
+        // netpollReadDeadline / netpollWriteDeadline / netpollDeadline
+        TimerFn::NetpollDeadline(_) => {
+            if let Some((pd, f)) = deadline {
+                crate::netpoll::netpoll_deadline(pd, f, seq);
+            }
         }
     }
     lock_timers(pp)

@@ -512,6 +512,52 @@ fn sysmon_polls_while_ps_busy() -> Result<(), String> {
     })
 }
 
+/// A read deadline is a runtime timer on the P's heap (Go's `pd.rt`), so
+/// it fires from `checkTimers` in `schedule` with no poll at all. procs 1,
+/// no sysmon, and a goroutine looping `gosched` keeps a run queue non-empty,
+/// so `findRunnable` never reaches `netpoll`: the parked read still times
+/// out while that loop runs (a deadline that only the poller fired would
+/// wait for the loop's 5 s cap).
+fn deadline_fires_from_check_timers_without_polling() -> Result<(), String> {
+    let rt = gmp::Runtime::builder()
+        .procs(1)
+        .sysmon(false)
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(|| {
+        let (_c, s) = pairs(1)?.pop().ok_or("no pair")?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let loop_ended_by_stop = Arc::new(Mutex::new(None));
+        let (st, ended) = (stop.clone(), loop_ended_by_stop.clone());
+        gmp::go(move || {
+            let t0 = Instant::now();
+            while !st.load(Acquire) && t0.elapsed() < Duration::from_secs(5) {
+                gmp::gosched();
+            }
+            *ended.lock().unwrap() = Some(st.load(Acquire));
+        });
+        s.set_read_deadline(Some(Instant::now() + Duration::from_millis(20)))
+            .map_err(|e| e.to_string())?;
+        let r = read_exact(&s, 1);
+        stop.store(true, Release);
+        ensure(
+            wait_until(Duration::from_secs(10), || {
+                loop_ended_by_stop.lock().unwrap().is_some()
+            }),
+            || "the gosched loop never ended".into(),
+        )?;
+        let by_stop = loop_ended_by_stop.lock().unwrap().take();
+        println!("  read: {r:?}; loop ended by the reader's stop: {by_stop:?}");
+        ensure(
+            matches!(&r, Err(e) if e.kind() == ErrorKind::TimedOut),
+            || format!("read did not time out: {r:?}"),
+        )?;
+        ensure(by_stop == Some(true), || {
+            "the deadline fired only after the gosched loop gave up (5 s)".into()
+        })
+    })
+}
+
 /// A writer whose socket buffer is full parks on the poller ("IO wait") and
 /// is woken by writability when the peer reads (the pollDesc's wg side).
 fn parked_writer_woken_when_peer_reads() -> Result<(), String> {
@@ -589,6 +635,10 @@ const CASES: &[Case] = &[
         syscall_conn_keeps_nonblocking,
     ),
     Case::new("sysmon_polls_while_ps_busy", sysmon_polls_while_ps_busy),
+    Case::new(
+        "deadline_fires_from_check_timers_without_polling",
+        deadline_fires_from_check_timers_without_polling,
+    ),
     Case::new(
         "parked_writer_woken_when_peer_reads",
         parked_writer_woken_when_peer_reads,
