@@ -26,52 +26,77 @@ fn wait_flag(flag: &AtomicBool) {
     }
 }
 
+/// What happened while one G made a 5 ms call through `enter` (a syscall
+/// flavour) and another G kept spinning, runnable, at procs 1.
+struct CallBesideBusyG {
+    /// The counters before and after, and the thread counts.
+    s0: gmp::Stats,
+    s1: gmp::Stats,
+    new_threads: i64,
+    /// Spins of the busy G while the call was under way.
+    busy_during: u64,
+}
+
+/// Runs the busy G and the 5 ms call (inside a goroutine, procs 1, after
+/// 20 ms for start-up to settle) and reports what the runtime did.
+fn call_beside_busy_g(enter: fn(&dyn Fn())) -> CallBesideBusyG {
+    gmp::sleep(Duration::from_millis(20)); // let start-up settle
+    let t0 = threads();
+    let s0 = gmp::stats();
+    let in_sys = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicBool::new(false));
+    let during = Arc::new(AtomicU64::new(0));
+    let (i2, d2, du2) = (in_sys.clone(), done.clone(), during.clone());
+    gmp::go(move || {
+        while !d2.load(Acquire) {
+            if i2.load(Acquire) {
+                du2.fetch_add(1, Relaxed);
+            }
+            spin_for(Duration::from_micros(50));
+        }
+    });
+    let (i3, d3) = (in_sys.clone(), done.clone());
+    gmp::go(move || {
+        enter(&|| {
+            i3.store(true, Release);
+            std::thread::sleep(Duration::from_millis(5));
+            i3.store(false, Release);
+        });
+        d3.store(true, Release);
+    });
+    wait_flag(&done);
+    let s1 = gmp::stats();
+    let t1 = threads();
+    CallBesideBusyG {
+        s0,
+        s1,
+        new_threads: t1 as i64 - t0 as i64,
+        busy_during: during.load(Relaxed),
+    }
+}
+
 /// Rule: a G in a 5 ms syscall while another G is runnable: sysmon retakes
 /// the P once (after one 20 us tick) and exactly one M runs the other G.
 fn syscall_with_runnable_g() -> Result<(), String> {
     rt(1).block_on(|| {
-        gmp::sleep(Duration::from_millis(20)); // let start-up settle
-        let t0 = threads();
-        let s0 = gmp::stats();
-        let in_sys = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
-        let during = Arc::new(AtomicU64::new(0));
-        let (i2, d2, du2) = (in_sys.clone(), done.clone(), during.clone());
-        gmp::go(move || {
-            while !d2.load(Acquire) {
-                if i2.load(Acquire) {
-                    du2.fetch_add(1, Relaxed);
-                }
-                spin_for(Duration::from_micros(50));
-            }
-        });
-        let (i3, d3) = (in_sys.clone(), done.clone());
-        gmp::go(move || {
-            gmp::syscall(|| {
-                i3.store(true, Release);
-                std::thread::sleep(Duration::from_millis(5));
-                i3.store(false, Release);
-            });
-            d3.store(true, Release);
-        });
-        wait_flag(&done);
-        let s1 = gmp::stats();
-        let t1 = threads();
-        let retakes = s1.retakes - s0.retakes;
-        let new_threads = t1 as i64 - t0 as i64;
+        let r = call_beside_busy_g(|f| gmp::syscall(f));
+        let retakes = r.s1.retakes - r.s0.retakes;
+        let new_threads = r.new_threads;
         println!(
             "  retakes={retakes} new_threads={new_threads} idle_ms_before={} busy_iterations_during_syscall={}",
-            s0.ms_idle,
-            during.load(Relaxed)
+            r.s0.ms_idle, r.busy_during
         );
         ensure(retakes == 1, || format!("want exactly 1 retake, got {retakes}"))?;
-        ensure(during.load(Relaxed) > 0, || {
+        ensure(r.busy_during > 0, || {
             "the runnable G did not run during the syscall".into()
         })?;
         // One M took the P: a new thread only if no M was idle.
-        let want = if s0.ms_idle == 0 { 1 } else { 0 };
+        let want = if r.s0.ms_idle == 0 { 1 } else { 0 };
         ensure(new_threads == want, || {
-            format!("want {want} new thread(s) (idle Ms before: {}), got {new_threads}", s0.ms_idle)
+            format!(
+                "want {want} new thread(s) (idle Ms before: {}), got {new_threads}",
+                r.s0.ms_idle
+            )
         })
     })
 }
@@ -80,42 +105,17 @@ fn syscall_with_runnable_g() -> Result<(), String> {
 /// it, no retake, no new thread.
 fn raw_syscall_with_runnable_g() -> Result<(), String> {
     rt(1).block_on(|| {
-        gmp::sleep(Duration::from_millis(20));
-        let t0 = threads();
-        let s0 = gmp::stats();
-        let in_sys = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
-        let during = Arc::new(AtomicU64::new(0));
-        let (i2, d2, du2) = (in_sys.clone(), done.clone(), during.clone());
-        gmp::go(move || {
-            while !d2.load(Acquire) {
-                if i2.load(Acquire) {
-                    du2.fetch_add(1, Relaxed);
-                }
-                spin_for(Duration::from_micros(50));
-            }
-        });
-        let (i3, d3) = (in_sys.clone(), done.clone());
-        gmp::go(move || {
-            gmp::raw_syscall(|| {
-                i3.store(true, Release);
-                std::thread::sleep(Duration::from_millis(5));
-                i3.store(false, Release);
-            });
-            d3.store(true, Release);
-        });
-        wait_flag(&done);
-        let s1 = gmp::stats();
-        let t1 = threads();
-        let retakes = s1.retakes - s0.retakes;
+        let r = call_beside_busy_g(|f| gmp::raw_syscall(f));
+        let retakes = r.s1.retakes - r.s0.retakes;
         println!(
             "  retakes={retakes} new_threads={} busy_iterations_during_syscall={}",
-            t1 as i64 - t0 as i64,
-            during.load(Relaxed)
+            r.new_threads, r.busy_during
         );
         ensure(retakes == 0, || format!("want 0 retakes, got {retakes}"))?;
-        ensure(t1 == t0, || format!("threads changed {t0} -> {t1}"))?;
-        ensure(during.load(Relaxed) == 0, || {
+        ensure(r.new_threads == 0, || {
+            format!("threads changed by {}", r.new_threads)
+        })?;
+        ensure(r.busy_during == 0, || {
             "another G ran on the P during a raw syscall".into()
         })
     })
@@ -125,39 +125,15 @@ fn raw_syscall_with_runnable_g() -> Result<(), String> {
 /// call: no retake is needed, and the other G runs during the call.
 fn syscall_block_hands_off_at_once() -> Result<(), String> {
     rt(1).block_on(|| {
-        gmp::sleep(Duration::from_millis(20));
-        let s0 = gmp::stats();
-        let in_sys = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
-        let during = Arc::new(AtomicU64::new(0));
-        let (i2, d2, du2) = (in_sys.clone(), done.clone(), during.clone());
-        gmp::go(move || {
-            while !d2.load(Acquire) {
-                if i2.load(Acquire) {
-                    du2.fetch_add(1, Relaxed);
-                }
-                spin_for(Duration::from_micros(50));
-            }
-        });
-        let (i3, d3) = (in_sys.clone(), done.clone());
-        gmp::go(move || {
-            gmp::syscall_block(|| {
-                i3.store(true, Release);
-                std::thread::sleep(Duration::from_millis(5));
-                i3.store(false, Release);
-            });
-            d3.store(true, Release);
-        });
-        wait_flag(&done);
-        let s1 = gmp::stats();
-        let (retakes, handoffs) = (s1.retakes - s0.retakes, s1.handoffs - s0.handoffs);
+        let r = call_beside_busy_g(|f| gmp::syscall_block(f));
+        let (retakes, handoffs) = (r.s1.retakes - r.s0.retakes, r.s1.handoffs - r.s0.handoffs);
         println!(
             "  retakes={retakes} handoffs={handoffs} busy_iterations_during_call={}",
-            during.load(Relaxed)
+            r.busy_during
         );
         ensure(retakes == 0, || format!("want 0 retakes, got {retakes}"))?;
         ensure(handoffs >= 1, || "no hand-off".into())?;
-        ensure(during.load(Relaxed) > 0, || {
+        ensure(r.busy_during > 0, || {
             "the other G did not run during the call".into()
         })
     })
