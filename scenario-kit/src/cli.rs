@@ -60,6 +60,33 @@ impl fmt::Display for Runtime {
     }
 }
 
+/// Picks the `mode` a word names for a runtime from `table` (runtime,
+/// word, mode). A word that is not one of this runtime's modes is a
+/// [`Usage`] error listing the runtime's modes:
+/// "mode=x is not a gmp mode; gmp has mode=a|b".
+pub fn mode_for<M: Copy>(
+    rt: Runtime,
+    word: &str,
+    table: &[(Runtime, &str, M)],
+) -> Result<M, Usage> {
+    if let Some(&(_, _, m)) = table.iter().find(|(r, w, _)| *r == rt && *w == word) {
+        return Ok(m);
+    }
+    let words: Vec<&str> = table
+        .iter()
+        .filter(|(r, _, _)| *r == rt)
+        .map(|(_, w, _)| *w)
+        .collect();
+    Err(Usage(if words.is_empty() {
+        format!("mode={word}: {rt} has no modes here")
+    } else {
+        format!(
+            "mode={word} is not a {rt} mode; {rt} has mode={}",
+            words.join("|")
+        )
+    }))
+}
+
 /// What values a `--set` key takes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
@@ -355,6 +382,30 @@ fn params_help(spec: &Spec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mode_for_picks_the_runtimes_mode_or_lists_them() {
+        let table = [
+            (Runtime::Gmp, "wrapped", 1),
+            (Runtime::Gmp, "raw", 2),
+            (Runtime::Tokio, "direct", 3),
+        ];
+        assert_eq!(mode_for(Runtime::Gmp, "raw", &table), Ok(2));
+        assert_eq!(mode_for(Runtime::Tokio, "direct", &table), Ok(3));
+        assert_eq!(
+            mode_for(Runtime::Tokio, "raw", &table),
+            Err(Usage(
+                "mode=raw is not a tokio mode; tokio has mode=direct".into()
+            ))
+        );
+        assert_eq!(
+            mode_for(Runtime::Gmp, "x", &table),
+            Err(Usage(
+                "mode=x is not a gmp mode; gmp has mode=wrapped|raw".into()
+            ))
+        );
+        assert!(mode_for(Runtime::Threads, "x", &table).is_err());
+    }
 
     const SPEC: Spec = Spec {
         name: "demo",

@@ -154,21 +154,20 @@ impl Plan {
 }
 
 fn mode_for(rt: Runtime, word: &str) -> Result<Mode, Usage> {
-    match (rt, word) {
-        (Runtime::Gmp, "ffi") => Ok(Mode::Ffi),
-        (Runtime::Gmp, "locked") => Ok(Mode::Locked),
-        (Runtime::Gmp, "locked_exit") => Ok(Mode::LockedExit),
-        (Runtime::Gmp, "raw_ffi") => Ok(Mode::RawFfi),
-        (Runtime::Tokio, "spawn_blocking") => Ok(Mode::SpawnBlocking),
-        (Runtime::Tokio, "block_in_place") => Ok(Mode::BlockInPlace),
-        (Runtime::Tokio, "direct") => Ok(Mode::Direct),
-        (Runtime::Gmp, m) => Err(Usage(format!(
-            "mode={m} is not a gmp mode; gmp has mode=ffi|locked|locked_exit|raw_ffi"
-        ))),
-        (_, m) => Err(Usage(format!(
-            "mode={m} is not a tokio mode; tokio has mode=spawn_blocking|block_in_place|direct"
-        ))),
-    }
+    use Runtime::{Gmp, Tokio};
+    scenario_kit::cli::mode_for(
+        rt,
+        word,
+        &[
+            (Gmp, "ffi", Mode::Ffi),
+            (Gmp, "locked", Mode::Locked),
+            (Gmp, "locked_exit", Mode::LockedExit),
+            (Gmp, "raw_ffi", Mode::RawFfi),
+            (Tokio, "spawn_blocking", Mode::SpawnBlocking),
+            (Tokio, "block_in_place", Mode::BlockInPlace),
+            (Tokio, "direct", Mode::Direct),
+        ],
+    )
 }
 
 /// How long main idles before the load: the probe's first run starts its

@@ -237,19 +237,18 @@ impl Plan {
 }
 
 fn mode_for(rt: Runtime, word: &str) -> Result<Mode, Usage> {
-    match (rt, word) {
-        (Runtime::Gmp, "wrapped") => Ok(Mode::Wrapped),
-        (Runtime::Gmp, "raw") => Ok(Mode::Raw),
-        (Runtime::Tokio, "direct") => Ok(Mode::Direct),
-        (Runtime::Tokio, "block_in_place") => Ok(Mode::BlockInPlace),
-        (Runtime::Tokio, "spawn_blocking") => Ok(Mode::SpawnBlocking),
-        (Runtime::Gmp, m) => Err(Usage(format!(
-            "mode={m} is not a gmp mode; gmp has mode=wrapped|raw"
-        ))),
-        (_, m) => Err(Usage(format!(
-            "mode={m} is not a tokio mode; tokio has mode=direct|block_in_place|spawn_blocking"
-        ))),
-    }
+    use Runtime::{Gmp, Tokio};
+    scenario_kit::cli::mode_for(
+        rt,
+        word,
+        &[
+            (Gmp, "wrapped", Mode::Wrapped),
+            (Gmp, "raw", Mode::Raw),
+            (Tokio, "direct", Mode::Direct),
+            (Tokio, "block_in_place", Mode::BlockInPlace),
+            (Tokio, "spawn_blocking", Mode::SpawnBlocking),
+        ],
+    )
 }
 
 // ---------------------------------------------------------------------------
