@@ -13,8 +13,8 @@
 //! them, so they are visible but do not bend the distribution.
 
 use super::{
-    AnyFigure, FONT, Figure, LEGEND_W, LegendEntry, Mark, NoData, Scale, colors_for, draw_legend,
-    draw_notes, notes_height, pe, select_rows, series_key, title_font,
+    AnyFigure, Figure, LegendEntry, Mark, NoData, Scale, colors_for, draw_legend, draw_notes,
+    notes_height, one_chart, one_chart_areas, one_chart_mesh, pe, select_rows, series_key,
 };
 use crate::load::Scenario;
 use crate::text;
@@ -150,24 +150,11 @@ impl Figure for CdfFig {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let (w, h) = self.size();
-        let (top, foot) = root.split_vertically(h - notes_height(self.notes.len(), MAX_NOTES));
-        let (chart_area, legend_area) = top.split_horizontally(w - LEGEND_W);
-        let mut chart = ChartBuilder::on(&chart_area)
-            .caption(&self.title, title_font(&self.title, w - LEGEND_W - 28))
-            .margin(14)
-            .x_label_area_size(52)
-            .y_label_area_size(76)
-            .build_cartesian_2d(self.x.clone(), Scale::Lin { lo: 0.0, hi: 1.05 })
-            .map_err(pe)?;
-        chart
-            .configure_mesh()
-            .x_desc(&self.x_label)
-            .y_desc("fraction of runs <= x")
-            .axis_desc_style((FONT, 17))
-            .label_style((FONT, 14))
-            .light_line_style(RGBColor(238, 238, 238))
-            .bold_line_style(RGBColor(215, 215, 215))
+        let (chart_area, legend_area, foot) =
+            one_chart_areas(root, self.size(), self.notes.len(), MAX_NOTES);
+        let axes = (self.x.clone(), Scale::Lin { lo: 0.0, hi: 1.05 });
+        let mut chart = one_chart(&chart_area, &self.title, self.size().0, axes)?;
+        one_chart_mesh(&mut chart, &self.x_label, "fraction of runs <= x")
             .draw()
             .map_err(pe)?;
         let mut legend = Vec::new();

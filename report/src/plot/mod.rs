@@ -137,6 +137,57 @@ pub fn title_font(title: &str, width: u32) -> FontDesc<'static> {
     }
 }
 
+/// The areas of a one-chart figure (cdf, sweep): the chart, the legend
+/// column at its right, and the notes footer under both.
+pub fn one_chart_areas<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (w, h): (u32, u32),
+    notes: usize,
+    max_notes: usize,
+) -> (
+    DrawingArea<DB, Shift>,
+    DrawingArea<DB, Shift>,
+    DrawingArea<DB, Shift>,
+) {
+    let (top, foot) = root.split_vertically(h - notes_height(notes, max_notes));
+    let (chart, legend) = top.split_horizontally(w - LEGEND_W);
+    (chart, legend, foot)
+}
+
+/// A one-chart figure's chart on `area` (of a figure `w` wide): the title
+/// sized to fit, the margins and label areas, and the axes' descriptions
+/// and mesh style, which the caller may amend before drawing the mesh.
+pub fn one_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    w: u32,
+    (x, y): (Scale, Scale),
+) -> anyhow::Result<ChartContext<'a, DB, Cartesian2d<Scale, Scale>>> {
+    ChartBuilder::on(area)
+        .caption(title, title_font(title, w - LEGEND_W - 28))
+        .margin(14)
+        .x_label_area_size(52)
+        .y_label_area_size(76)
+        .build_cartesian_2d(x, y)
+        .map_err(pe)
+}
+
+/// The mesh style of a one-chart figure, with its axis descriptions.
+pub fn one_chart_mesh<'a, 'b, DB: DrawingBackend>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<Scale, Scale>>,
+    x_desc: &str,
+    y_desc: &str,
+) -> plotters::chart::MeshStyle<'a, 'b, Scale, Scale, DB> {
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style((FONT, 17))
+        .label_style((FONT, 14))
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(215, 215, 215));
+    mesh
+}
+
 /// A titled card saying there is nothing to draw, and why.
 pub struct NoData {
     pub title: String,
