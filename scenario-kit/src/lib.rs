@@ -333,14 +333,16 @@ fn exit_error(ctx: &Ctx, e: anyhow::Error) -> ! {
     std::process::exit(1)
 }
 
+/// A `Write` that keeps what the emitter wrote, for the crate's tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_buf {
+    use schedlab_protocol::metrics::Line;
     use std::io::Write;
-    use std::time::Instant;
+    use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buf(pub(crate) Arc<Mutex<Vec<u8>>>);
+
     impl Write for Buf {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
             self.0.lock().unwrap().extend_from_slice(b);
@@ -350,19 +352,31 @@ mod tests {
             Ok(())
         }
     }
+
     impl Buf {
-        fn lines(&self) -> Vec<Line> {
+        /// Every line written so far, parsed.
+        pub(crate) fn lines(&self) -> Vec<Line> {
             let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
             text.lines()
                 .map(|l| serde_json::from_str(l).expect(l))
                 .collect()
         }
-        fn has_sample(&self) -> bool {
+
+        /// Whether a `sample` line was written.
+        pub(crate) fn has_sample(&self) -> bool {
             self.lines()
                 .iter()
                 .any(|l| matches!(l, Line::Sample { .. }))
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    use crate::test_buf::Buf;
 
     const SPEC: Spec = Spec {
         name: "t",

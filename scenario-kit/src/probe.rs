@@ -343,26 +343,8 @@ mod tests {
 #[cfg(test)]
 mod sample_tests {
     use super::*;
-    use std::io::Write;
 
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn lines(b: &Buf) -> Vec<Line> {
-        let text = String::from_utf8(b.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
+    use crate::test_buf::Buf;
 
     #[test]
     fn samples_carry_interval_stats_and_counters_and_finish_flushes_the_rest() {
@@ -388,7 +370,7 @@ mod sample_tests {
         let total = p.finish();
         assert_eq!(total.n, 25);
         assert_eq!(total.max_us, 250.0);
-        let ls = lines(&buf);
+        let ls = buf.lines();
         let samples: Vec<_> = ls
             .iter()
             .map(|l| match l {
