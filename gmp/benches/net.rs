@@ -9,14 +9,14 @@
 //! |               | between messages (2 netpoll wake-ups per op)                      |
 //!
 //! Set-up as in sched.rs: one procs-1 runtime (like `GOMAXPROCS=1 go test
-//! -bench`) whose main goroutine serves criterion's `iter_custom` requests,
-//! waiting for the next request inside `gmp::syscall`.
-
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+//! -bench`) whose main goroutine serves criterion's `iter_custom` requests
+//! (benches/common).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gmp::net::{TcpListener, TcpStream};
+
+mod common;
+use common::{Bench, Body, bench_in_gmp, no_teardown, timed};
 
 fn read_full(s: &TcpStream, buf: &mut [u8]) -> std::io::Result<()> {
     let mut got = 0;
@@ -56,38 +56,24 @@ fn echo_conn(c: TcpStream) {
 }
 
 fn netpoll_wake(c: &mut Criterion) {
-    let (req_tx, req_rx) = mpsc::channel::<u64>();
-    let (resp_tx, resp_rx) = mpsc::channel::<Duration>();
-    let main = std::thread::spawn(move || {
-        let rt = gmp::Runtime::builder()
-            .procs(1)
-            .build()
-            .expect("gmp runtime");
-        rt.block_on(move || {
-            let (c1, c2) = tcp_pair();
-            gmp::go(move || echo_conn(c2));
-            let mut buf = [0u8; 1];
-            while let Ok(iters) = gmp::syscall(|| req_rx.recv()) {
-                let t0 = Instant::now();
-                for _ in 0..iters {
-                    c1.write(&buf).expect("write");
-                    read_full(&c1, &mut buf).expect("read echo");
-                }
-                if resp_tx.send(t0.elapsed()).is_err() {
-                    break;
-                }
-            }
-            let _ = c1.close();
+    let bench = Bench {
+        group: None,
+        name: "netpoll_wake",
+        procs: 1,
+    };
+    bench_in_gmp(c, bench, || {
+        let (c1, c2) = tcp_pair();
+        gmp::go(move || echo_conn(c2));
+        let mut buf = [0u8; 1];
+        let body: Body = Box::new(move |iters| {
+            timed(iters, |_| {
+                c1.write(&buf).expect("write");
+                read_full(&c1, &mut buf).expect("read echo");
+            })
         });
+        // Dropping the body closes c1; the echo goroutine then ends.
+        (body, no_teardown())
     });
-    c.bench_function("netpoll_wake", |b| {
-        b.iter_custom(|iters| {
-            req_tx.send(iters).expect("bench goroutine gone");
-            resp_rx.recv().expect("bench goroutine gone")
-        })
-    });
-    drop(req_tx);
-    main.join().expect("bench runtime thread panicked");
 }
 
 criterion_group!(benches, netpoll_wake);
