@@ -5,7 +5,10 @@
 //! The fraction is of *all* the series' runs. A run without the metric
 //! (for `time_to_hang_s`: a run that did not hang) never reaches any x, so
 //! the curve ends in a plateau at (runs with a value) / (all runs) rather
-//! than at 1: "7 of 20 runs hung within 15 s" reads off the plateau.
+//! than at 1: "7 of 20 runs hung within 15 s" reads off the plateau. A
+//! series none of whose runs has the metric is still drawn, as the flat
+//! line at 0 ("0 of 20 runs"), so a point where nothing happened is seen
+//! rather than missing.
 //!
 //! Only runs that ended `ok` make the curve; runs that timed out, crashed or
 //! hit a limit but still carry the metric are drawn as hollow circles at
@@ -92,7 +95,7 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
     let x = if spec.log_x { Scale::log(all()) } else { None }
         .unwrap_or_else(|| Scale::linear(all(), false));
     let colors = colors_for(&keys);
-    let mut series: Vec<CdfSeries> = keys
+    let series: Vec<CdfSeries> = keys
         .into_iter()
         .zip(vals)
         .zip(colors)
@@ -108,8 +111,7 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
             }
         })
         .collect();
-    series.retain(|s| !s.ok.is_empty() || !s.bad.is_empty());
-    if series.is_empty() {
+    if series.iter().all(|s| s.ok.is_empty() && s.bad.is_empty()) {
         return no_data(
             notes
                 .first()
@@ -128,8 +130,12 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
 }
 
 /// The step curve through sorted values, as fractions of `runs` runs,
-/// carried on to `x_end` so the plateau is drawn.
-fn steps(sorted: &[f64], runs: usize, x_end: f64) -> Vec<(f64, f64)> {
+/// carried on to `x_end` so the plateau is drawn; with no value at all, the
+/// line at 0 across the axis (`x_start` to `x_end`).
+fn steps(sorted: &[f64], runs: usize, (x_start, x_end): (f64, f64)) -> Vec<(f64, f64)> {
+    if sorted.is_empty() {
+        return vec![(x_start, 0.0), (x_end, 0.0)];
+    }
     let n = runs.max(sorted.len()).max(1) as f64;
     let mut out = Vec::with_capacity(sorted.len() * 2 + 1);
     for (i, v) in sorted.iter().enumerate() {
@@ -162,7 +168,7 @@ impl Figure for CdfFig {
             let c = s.color;
             chart
                 .draw_series(LineSeries::new(
-                    steps(&s.ok, s.runs, self.x.bounds().1),
+                    steps(&s.ok, s.runs, self.x.bounds()),
                     c.stroke_width(2),
                 ))
                 .map_err(pe)?;
@@ -204,12 +210,14 @@ mod tests {
     fn the_curve_is_a_fraction_of_all_runs() {
         // 2 of 4 runs have a value: the curve climbs to 0.5 and stays
         // there to the axis's end.
-        let st = steps(&[1.0, 3.0], 4, 5.0);
+        let st = steps(&[1.0, 3.0], 4, (0.0, 5.0));
         assert_eq!(
             st,
             vec![(1.0, 0.0), (1.0, 0.25), (3.0, 0.25), (3.0, 0.5), (5.0, 0.5)]
         );
         // Every run has a value: the curve ends at 1.
-        assert_eq!(steps(&[2.0], 1, 2.0).last(), Some(&(2.0, 1.0)));
+        assert_eq!(steps(&[2.0], 1, (0.0, 2.0)).last(), Some(&(2.0, 1.0)));
+        // No run has a value: the flat line at 0 across the axis.
+        assert_eq!(steps(&[], 20, (-1.0, 5.0)), vec![(-1.0, 0.0), (5.0, 0.0)]);
     }
 }
