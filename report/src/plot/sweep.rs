@@ -274,6 +274,7 @@ fn make_group(
         ok: Vec::new(),
         bad: Vec::new(),
     };
+    let mut missing = Vec::new();
     for p in reps {
         match p
             .metrics
@@ -283,19 +284,55 @@ fn make_group(
         {
             Some(v) if p.outcome == Outcome::Ok => g.ok.push(v),
             Some(v) => g.bad.push(v),
-            None => notes.push(format!(
-                "{label} @ {point_id} r{}: {}, no value for {y_name}{}",
-                p.repeat,
-                p.outcome.as_str(),
-                if p.outcome_detail.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", p.outcome_detail)
-                }
-            )),
+            None => missing.push(*p),
         }
     }
+    if !missing.is_empty() {
+        let what = format!("{label} @ {point_id}");
+        notes.push(missing_note(&what, y_name, &missing, reps.len()));
+    }
     Some(g)
+}
+
+/// One note for the runs of a point that have no value for the metric: the
+/// run and its outcome when it is one run, else how many and their outcomes
+/// ("no value for x in 20 of 20 runs (ok x20)"), so a metric that only some
+/// runs have (time to hang) costs one line per point, not one per run.
+fn missing_note(what: &str, y_name: &str, missing: &[&PointResult], runs: usize) -> String {
+    let detail = |p: &PointResult| {
+        if p.outcome_detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", p.outcome_detail)
+        }
+    };
+    if let [p] = missing {
+        return format!(
+            "{what} r{}: {}, no value for {y_name}{}",
+            p.repeat,
+            p.outcome.as_str(),
+            detail(p)
+        );
+    }
+    let mut by_outcome: Vec<(&str, usize, String)> = Vec::new();
+    for p in missing {
+        match by_outcome
+            .iter_mut()
+            .find(|(o, _, _)| *o == p.outcome.as_str())
+        {
+            Some(e) => e.1 += 1,
+            None => by_outcome.push((p.outcome.as_str(), 1, detail(p))),
+        }
+    }
+    let outcomes: Vec<String> = by_outcome
+        .iter()
+        .map(|(o, n, d)| format!("{o} x{n}{d}"))
+        .collect();
+    format!(
+        "{what}: no value for {y_name} in {} of {runs} runs ({})",
+        missing.len(),
+        outcomes.join(", ")
+    )
 }
 
 /// Drops values a log axis cannot show (<= 0), with a note.
@@ -536,6 +573,27 @@ mod tests {
             x_label: None,
             y_label: None,
         }
+    }
+
+    #[test]
+    fn runs_without_the_metric_make_one_note_per_point() {
+        let mut rows: Vec<PointResult> = (1..=3)
+            .map(|r| row("gmp", 2.0, "raw", r, 0.0, Outcome::Ok))
+            .collect();
+        for p in &mut rows {
+            p.metrics.clear();
+        }
+        rows[2].outcome = Outcome::Timeout;
+        rows[2].outcome_detail = "killed after 25 s".into();
+        let refs: Vec<&PointResult> = rows.iter().collect();
+        assert_eq!(
+            missing_note("gmp @ p", "threads_peak", &refs, 4),
+            "gmp @ p: no value for threads_peak in 3 of 4 runs (ok x2, timeout x1 (killed after 25 s))"
+        );
+        assert_eq!(
+            missing_note("gmp @ p", "threads_peak", &refs[2..], 4),
+            "gmp @ p r3: timeout, no value for threads_peak (killed after 25 s)"
+        );
     }
 
     #[test]
