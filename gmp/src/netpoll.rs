@@ -163,7 +163,7 @@ impl std::ops::DerefMut for PdGuard<'_> {
 impl Drop for PdGuard<'_> {
     fn drop(&mut self) {
         if let Some(m) = self.m {
-            m.locks.fetch_sub(1, Relaxed);
+            m.locks_dec();
         }
     }
 }
@@ -172,7 +172,7 @@ impl PollDesc {
     fn locked(&self) -> PdGuard<'_> {
         let m = getm();
         if let Some(m) = m {
-            m.locks.fetch_add(1, Relaxed);
+            m.locks_inc();
         }
         PdGuard {
             l: self.lock.lock().unwrap_or_else(|e| e.into_inner()),

@@ -300,9 +300,26 @@ pub(crate) struct M {
     /// m0 parked after leaving the scheduler, waiting for main to return.
     pub(crate) wedged: AtomicBool,
     /// Go's `m.locks` (`acquirem`): no preemption at safepoints while > 0.
+    /// Only the M's own thread changes it ([`M::locks_inc`] /
+    /// [`M::locks_dec`]); others only read it.
     pub(crate) locks: AtomicU32,
     /// What this M does with timers, for the watchdog (timer.rs).
     pub(crate) tstate: crate::timer::MTimerState,
+}
+
+impl M {
+    /// `mp.locks++` (acquirem, lock): a plain increment in Go, since only
+    /// the M's own thread writes it; so here a load and a store, not an
+    /// atomic read-modify-write (readers on other threads, like sysmon,
+    /// only need to see some recent value).
+    pub(crate) fn locks_inc(&self) {
+        self.locks.store(self.locks.load(Relaxed) + 1, Relaxed);
+    }
+
+    /// `mp.locks--` (releasem, unlock).
+    pub(crate) fn locks_dec(&self) {
+        self.locks.store(self.locks.load(Relaxed) - 1, Relaxed);
+    }
 }
 
 pub(crate) struct P {

@@ -430,7 +430,7 @@ fn acquirem(m: Option<&'static M>, ord: Timers) -> Option<&'static M> {
         return None;
     }
     let m = m?;
-    m.locks.fetch_add(1, Relaxed);
+    m.locks_inc();
     Some(m)
 }
 
@@ -438,7 +438,7 @@ fn acquirem(m: Option<&'static M>, ord: Timers) -> Option<&'static M> {
 /// the next safepoint (gmp's safepoint reads `gp.preempt` itself).
 fn releasem(mp: Option<&'static M>) {
     if let Some(m) = mp {
-        m.locks.fetch_sub(1, Relaxed);
+        m.locks_dec();
     }
 }
 
