@@ -238,8 +238,18 @@ pub(crate) enum DeadlineFn {
     Both = 3,
 }
 
-/// The arg of a pollDesc timer: the pollDesc and which deadline function
-/// (Go keeps `f` in the timer and the pollDesc, tagged, in `arg`).
+/// Go's `f, arg, seq` of a pollDesc timer, as `poll_set_deadline` hands
+/// them to `modtimer` (`pd.makeArg()`: the pollDesc).
+#[derive(Clone, Copy)]
+pub(crate) struct DeadlineCall {
+    pub(crate) f: DeadlineFn,
+    pub(crate) pd: &'static PollDesc,
+    pub(crate) seq: u64,
+}
+
+/// The arg of a pollDesc timer, kept in the timer: the pollDesc and which
+/// deadline function (Go keeps `f` in the timer and the pollDesc in
+/// `arg`).
 pub(crate) struct DeadlineArg {
     pd: AtomicPtr<PollDesc>,
     f: AtomicU8,
@@ -253,9 +263,11 @@ impl DeadlineArg {
         }
     }
 
-    /// Sets the function (the caller owns the timer: see
+    /// Sets the function and the pollDesc (the caller owns the timer: see
     /// `RTimer::set_deadline_fn`).
-    pub(crate) fn set_fn(&self, f: DeadlineFn) {
+    pub(crate) fn set(&self, f: DeadlineFn, pd: &'static PollDesc) {
+        self.pd
+            .store(pd as *const PollDesc as *mut PollDesc, Release);
         self.f.store(f as u8, Release);
     }
 
@@ -265,8 +277,8 @@ impl DeadlineArg {
         if pd.is_null() {
             throw("runtime: deadline timer without a pollDesc");
         }
-        // SAFETY: a non-null pd is the leaked (never freed) PollDesc this
-        // timer belongs to, stored once by `poll_open`.
+        // SAFETY: a non-null pd is a leaked (never freed) PollDesc, stored
+        // by `set` from a `&'static PollDesc`.
         let pd: &'static PollDesc = unsafe { &*pd };
         let f = match self.f.load(Acquire) {
             1 => DeadlineFn::Read,
@@ -355,9 +367,8 @@ impl Netpoll {
     /// Models `runtime.netpoll` (netpoll_epoll.go): polls for `delay_ns`
     /// (< 0: block, 0: don't block), returns the goroutines made ready by
     /// I/O (still `_Gwaiting`).
-    pub(crate) fn netpoll(&self, delay_ns: i64) -> Vec<GRef> {
+    pub(crate) fn netpoll(&self, delay: i64) -> Vec<GRef> {
         let inner = self.inner();
-        let delay = delay_ns;
         let timeout = if delay < 0 {
             None
         } else if delay == 0 {
@@ -603,7 +614,7 @@ pub(crate) fn poll_open(sched: &'static Sched, fd: RawFd) -> io::Result<&'static
         .unwrap_or_else(|e| e.into_inner())
         .pop()
         .unwrap_or_else(|| {
-            let pd: &'static PollDesc = Box::leak(Box::new(PollDesc {
+            Box::leak(Box::new(PollDesc {
                 fd: AtomicI32::new(-1),
                 info: AtomicU32::new(0),
                 rg: AtomicUsize::new(0),
@@ -619,14 +630,7 @@ pub(crate) fn poll_open(sched: &'static Sched, fd: RawFd) -> io::Result<&'static
                 }),
                 rt: deadline_timer(),
                 wt: deadline_timer(),
-            }));
-            for t in [&pd.rt, &pd.wt] {
-                if let TimerFn::NetpollDeadline(arg) = t.f() {
-                    arg.pd
-                        .store(pd as *const PollDesc as *mut PollDesc, Release);
-                }
-            }
-            pd
+            }))
         });
     {
         let mut l = pd.locked();
@@ -750,13 +754,22 @@ pub(crate) fn poll_set_deadline(
             // Copy current seq into the timer arg. Timer func will check
             // the seq against current descriptor seq, if they differ the
             // descriptor was reused or timers were reset.
-            pd.rt.set_deadline_fn(rtf, l.rseq);
+            pd.rt.set_deadline_fn(DeadlineCall {
+                f: rtf,
+                pd,
+                seq: l.rseq,
+            });
             reset_timer(&pd.rt, l.rd, None);
         }
     } else if l.rd != rd0 || combo != combo0 {
         l.rseq += 1; // invalidate current timers
         if l.rd > 0 {
-            mod_timer(&pd.rt, l.rd, 0, Some((rtf, l.rseq)), None);
+            let call = DeadlineCall {
+                f: rtf,
+                pd,
+                seq: l.rseq,
+            };
+            mod_timer(&pd.rt, l.rd, 0, Some(call), None);
         } else {
             del_timer(&pd.rt);
             l.rt = false;
@@ -765,13 +778,22 @@ pub(crate) fn poll_set_deadline(
     if !l.wt {
         if l.wd > 0 && !combo {
             l.wt = true;
-            pd.wt.set_deadline_fn(DeadlineFn::Write, l.wseq);
+            pd.wt.set_deadline_fn(DeadlineCall {
+                f: DeadlineFn::Write,
+                pd,
+                seq: l.wseq,
+            });
             reset_timer(&pd.wt, l.wd, None);
         }
     } else if l.wd != wd0 || combo != combo0 {
         l.wseq += 1; // invalidate current timers
         if l.wd > 0 && !combo {
-            mod_timer(&pd.wt, l.wd, 0, Some((DeadlineFn::Write, l.wseq)), None);
+            let call = DeadlineCall {
+                f: DeadlineFn::Write,
+                pd,
+                seq: l.wseq,
+            };
+            mod_timer(&pd.wt, l.wd, 0, Some(call), None);
         } else {
             del_timer(&pd.wt);
             l.wt = false;

@@ -281,21 +281,16 @@ impl RTimer {
         self.preempted_at.store(Site::None as u8, Relaxed);
     }
 
-    /// Sets a deadline timer's `f` and `seq` (Go: `t.f = f; t.arg = arg;
-    /// t.seq = seq`): by `modtimer` while the timer is Modifying, or by
+    /// Sets a deadline timer's `f`, `arg` and `seq` (Go: `t.f = f; t.arg =
+    /// arg; t.seq = seq`): by `modtimer` while the timer is Modifying, or by
     /// `poll_set_deadline` before the first `resettimer` (the timer is in
     /// no heap, or Deleted, and so does not run).
-    pub(crate) fn set_deadline_fn(&self, f: crate::netpoll::DeadlineFn, seq: u64) {
+    pub(crate) fn set_deadline_fn(&self, call: crate::netpoll::DeadlineCall) {
         match &self.f {
-            TimerFn::NetpollDeadline(arg) => arg.set_fn(f),
+            TimerFn::NetpollDeadline(arg) => arg.set(call.f, call.pd),
             _ => throw("modtimer: a deadline function for a non-deadline timer"),
         }
-        self.seq.store(seq, Release);
-    }
-
-    /// Go's `t.f` (with its arg).
-    pub(crate) fn f(&self) -> &TimerFn {
-        &self.f
+        self.seq.store(call.seq, Release);
     }
 
     /// The address printed for this timer (Go prints `0x...`).
@@ -686,13 +681,13 @@ pub(crate) fn del_timer(t: &Arc<RTimer>) -> bool {
 
 /// Models `runtime.modtimer` (time.go), with the ordering of the runtime's
 /// [`Timers`] mode. Reports whether the timer was pending (not yet run).
-/// `f` is Go's `f, arg, seq` for a deadline timer (None: keep the timer's);
+/// `f` is Go's `f, arg, seq` for a pollDesc timer (None: keep the timer's);
 /// `loc` is the user's call site (diagnosis).
 pub(crate) fn mod_timer(
     t: &Arc<RTimer>,
     when: i64,
     period: i64,
-    f: Option<(crate::netpoll::DeadlineFn, u64)>,
+    f: Option<crate::netpoll::DeadlineCall>,
     loc: Option<&'static Location<'static>>,
 ) -> bool {
     if when <= 0 {
@@ -757,8 +752,8 @@ pub(crate) fn mod_timer(
         spin_done();
     }
     t.period.store(period, Relaxed);
-    if let Some((f, seq)) = f {
-        t.set_deadline_fn(f, seq);
+    if let Some(call) = f {
+        t.set_deadline_fn(call);
     }
 
     if was_removed {
