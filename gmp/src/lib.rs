@@ -21,6 +21,7 @@
 //! | `note`        | lock_futex.go: notesleep, notewakeup, notetsleep                  |
 //! | `stack`       | stack.go (fixed-size slab stacks with canaries instead)           |
 //! | `trace`       | proc.go: schedtrace; plus stats, goroutine dump, thread profile   |
+//! | `debug`       | runtime1.go: parsedebugvars (`GMP_DEBUG`, gmp's `GODEBUG`)       |
 //!
 //! Entry: `Runtime::builder().procs(n).build()?.block_on(|| ...)` runs the
 //! closure as the main goroutine, after a model of `runtime.main`'s start-up
@@ -31,6 +32,7 @@
 //! The public API is below; what is and is not modeled is in ARCHITECTURE.md
 //! (section gmp) and in each module's top comment.
 
+mod debug;
 pub mod net;
 mod netpoll;
 mod note;
@@ -74,9 +76,14 @@ pub enum Error {
     Procs(usize),
     #[error("max_threads must be at least 3 (m0, sysmon, one more M), got {0}")]
     MaxThreads(usize),
+    #[error("sysmon_delay must be 1 us .. 1 s, got {0} us")]
+    SysmonDelay(u64),
     #[error("stack_size must be a multiple of 4096 between 16 KiB and 64 MiB, got {0}")]
     StackSize(usize),
-    #[error("bad GMP_DEBUG value {0:?}: expected e.g. schedtrace=1000,scheddetail=1")]
+    #[error(
+        "bad GMP_DEBUG value {0:?}: expected comma-separated key=number pairs, keys: {keys}",
+        keys = debug::KEYS
+    )]
     Env(String),
 }
 
@@ -91,6 +98,11 @@ pub struct Builder {
     stack_size: usize,
     timers: Timers,
     stw_watchdog: Option<Duration>,
+    async_preempt: bool,
+    syscall_handoff: bool,
+    retake_exception: bool,
+    sysmon_delay: Option<Duration>,
+    netpoll: bool,
 }
 
 impl Default for Builder {
@@ -104,6 +116,11 @@ impl Default for Builder {
             stack_size: 256 * 1024,
             timers: Timers::Go1_19,
             stw_watchdog: Some(Duration::from_secs(1)),
+            async_preempt: true,
+            syscall_handoff: true,
+            retake_exception: true,
+            sysmon_delay: None,
+            netpoll: true,
         }
     }
 }
@@ -120,7 +137,9 @@ impl Builder {
         self.max_threads = n;
         self
     }
-    /// Run sysmon (default true). Without it no P is ever retaken from a
+    /// Run sysmon (default true; model-only switch, Go always starts it:
+    /// off skips `runtime.main`'s `newm(sysmon, nil, -1)`, proc.go;
+    /// `GMP_DEBUG=sysmon=0`). Without it no P is ever retaken from a
     /// syscall and no long-running goroutine is preempted.
     pub fn sysmon(mut self, on: bool) -> Self {
         self.sysmon = on;
@@ -157,14 +176,85 @@ impl Builder {
         self
     }
 
+    // Design-decision knobs: each switches off one rule of Go's scheduler
+    // (named in its doc line), to see which symptom that rule causes or
+    // prevents. Each is also a `GMP_DEBUG` variable (debug.rs).
+
+    /// Asynchronous preemption (default true; Go: `GODEBUG=asyncpreemptoff=1`
+    /// turns it off, `GMP_DEBUG=asyncpreemptoff=1` here). Off, `preemptone`
+    /// no longer signals the M (proc.go: `if preemptMSupported &&
+    /// debug.asyncpreemptoff == 0 { preemptM(mp) }`), so a goroutine in a
+    /// loop without function calls (whose only preemption points are
+    /// [`async_safe_point`]s) is never stopped: it holds its P for ever, and
+    /// a stop-the-world waits for it (Go before 1.14, golang/go#10958).
+    /// Cooperative preemption at [`safepoint`]s is unchanged.
+    pub fn async_preempt(mut self, on: bool) -> Self {
+        self.async_preempt = on;
+        self
+    }
+
+    /// Syscall hand-off (default true; model-only switch, `GMP_DEBUG=
+    /// handoff=0`). Off, [`syscall`], [`syscall_block`] and [`ffi`] skip
+    /// `entersyscall`/`exitsyscall` (proc.go, called by syscall.Syscall and
+    /// cgocall): every wrapped call behaves as [`raw_syscall`], holding its P
+    /// while it blocks, so sysmon has nothing to retake and no thread is
+    /// added — and nothing else runs on that P meanwhile.
+    pub fn syscall_handoff(mut self, on: bool) -> Self {
+        self.syscall_handoff = on;
+        self
+    }
+
+    /// retake's lone-syscaller exception (default true; model-only switch,
+    /// `GMP_DEBUG=retakeexception=0`). Go's `retake` does not take a P from a
+    /// syscall when its run queue is empty, another P is idle or an M spins,
+    /// and the call began less than 10 ms ago ("we don't want to retake Ps
+    /// if there is no other work to do"). Off, every P seen in the same
+    /// syscall on two sysmon ticks is retaken and handed off.
+    pub fn retake_exception(mut self, on: bool) -> Self {
+        self.retake_exception = on;
+        self
+    }
+
+    /// sysmon's delay between rounds (default None: Go's, 20 us doubling
+    /// after 1 ms without work up to 10 ms; model-only switch, `GMP_DEBUG=
+    /// sysmondelay=us`). Some(d) replaces that back-off (`usleep(delay)` in
+    /// proc.go's `sysmon`) with a fixed d, which moves the threshold above
+    /// which a syscall's P is retaken to about d. Must be 1 us .. 1 s.
+    pub fn sysmon_delay(mut self, fixed: Option<Duration>) -> Self {
+        self.sysmon_delay = fixed;
+        self
+    }
+
+    /// The network poller for sockets (default true; model-only switch,
+    /// `GMP_DEBUG=netpoll=0`). Off, a socket is not registered with the
+    /// poller (netpoll.go `runtime_pollOpen` is not called; internal/poll's
+    /// `FD.Init` with `pollable` false) and is put in blocking mode, so each
+    /// read that waits for data blocks its thread inside the syscall, sysmon
+    /// hands its P to another M: one thread per waiting connection, what
+    /// dup_fd's bug (seed 000) does to every connection. Timers still sleep
+    /// in the poller, as in Go.
+    pub fn netpoll(mut self, on: bool) -> Self {
+        self.netpoll = on;
+        self
+    }
+
     /// Builds the runtime: `procs` Ps (P0 for m0, the rest idle). No thread
     /// is started until [`Runtime::block_on`].
     pub fn build(self) -> Result<Runtime, Error> {
         if self.procs == 0 || self.procs > 1024 {
             return Err(Error::Procs(self.procs));
         }
-        if self.max_threads < 3 {
-            return Err(Error::MaxThreads(self.max_threads));
+        let dbg = debug::from_env()?;
+        let max_threads = dbg.maxthreads.map_or(self.max_threads, |n| n as usize);
+        if max_threads < 3 {
+            return Err(Error::MaxThreads(max_threads));
+        }
+        let sysmon_delay_us = match dbg.sysmon_delay_us {
+            Some(us) => us,
+            None => self.sysmon_delay.map_or(0, |d| d.as_micros().max(1) as u64),
+        };
+        if sysmon_delay_us > 1_000_000 {
+            return Err(Error::SysmonDelay(sysmon_delay_us));
         }
         if !self.stack_size.is_multiple_of(4096)
             || self.stack_size < 16 * 1024
@@ -172,19 +262,10 @@ impl Builder {
         {
             return Err(Error::StackSize(self.stack_size));
         }
-        let mut schedtrace_ms = self.schedtrace.map_or(0, |d| d.as_millis().max(1) as u64);
-        let mut scheddetail = self.scheddetail;
-        if let Ok(v) = std::env::var("GMP_DEBUG") {
-            for kv in v.split(',').filter(|s| !s.is_empty()) {
-                let (k, val) = kv.split_once('=').ok_or_else(|| Error::Env(v.clone()))?;
-                let n: u64 = val.parse().map_err(|_| Error::Env(v.clone()))?;
-                match k {
-                    "schedtrace" => schedtrace_ms = n,
-                    "scheddetail" => scheddetail = n != 0,
-                    _ => return Err(Error::Env(v.clone())),
-                }
-            }
-        }
+        let schedtrace_ms = dbg
+            .schedtrace_ms
+            .unwrap_or_else(|| self.schedtrace.map_or(0, |d| d.as_millis().max(1) as u64));
+        let scheddetail = dbg.scheddetail.unwrap_or(self.scheddetail);
         let allp: &'static [P] = Box::leak(
             (0..self.procs)
                 .map(|id| P {
@@ -208,8 +289,8 @@ impl Builder {
         let sched: &'static Sched = Box::leak(Box::new(Sched {
             cfg: Config {
                 procs: self.procs,
-                max_threads: self.max_threads as i64,
-                sysmon: self.sysmon,
+                max_threads: max_threads as i64,
+                sysmon: dbg.sysmon.unwrap_or(self.sysmon),
                 schedtrace_ms,
                 scheddetail,
                 stack_size: self.stack_size,
@@ -217,6 +298,11 @@ impl Builder {
                 stw_watchdog_ns: self
                     .stw_watchdog
                     .map_or(0, |d| d.as_nanos().clamp(1, i64::MAX as u128) as i64),
+                async_preempt: dbg.asyncpreemptoff.map_or(self.async_preempt, |off| !off),
+                syscall_handoff: dbg.handoff.unwrap_or(self.syscall_handoff),
+                retake_exception: dbg.retake_exception.unwrap_or(self.retake_exception),
+                sysmon_delay_us,
+                netpoll: dbg.netpoll.unwrap_or(self.netpoll),
             },
             lock: Mutex::new(SchedLocked {
                 midle: Vec::new(),
@@ -561,6 +647,21 @@ pub fn gosched() {
 #[inline]
 pub fn safepoint() {
     proc::safepoint();
+}
+
+/// A point in a loop without function calls (a "tight loop") where Go's
+/// asynchronous preemption can stop the goroutine: Go's SIGURG handler
+/// injects a call to `asyncPreempt` at any such instruction
+/// (signal_unix.go: `doSigPreempt`). Here the goroutine yields only if
+/// sysmon's (or a stop-the-world's) preemption signal reached its thread
+/// since the last async safe point; a synchronous request alone
+/// (`gp.preempt`, what [`safepoint`] honors) is not seen, as a Go loop
+/// without calls has no stack check. With [`Builder::async_preempt`] off
+/// no signal is sent, so a loop that has only these points is never
+/// preempted (golang/go#10958). Call it once per iteration of a loop that
+/// models code without calls.
+pub fn async_safe_point() {
+    sysmon::async_safe_point();
 }
 
 /// Sleeps for `d` (models `time.Sleep` -> `runtime.timeSleep`): the

@@ -39,6 +39,16 @@
 //! own FD was never marked blocking). [`TcpStream::syscall_conn`] is
 //! `SyscallConn().Control`: the fd under a reference, no mode change.
 //!
+//! # The `netpoll` knob off (model-only)
+//!
+//! With `Builder::netpoll(false)` (`GMP_DEBUG=netpoll=0`) `Fd::new` does not
+//! register a socket with the poller (no `runtime_pollOpen`: `FD.Init` with
+//! `pollable` false) and puts it in blocking mode, so the read loop above
+//! blocks in `read(2)` inside the syscall — dup_fd's bug for every socket,
+//! by design. A wait the loop cannot avoid (a connect in progress) blocks
+//! the thread in `poll(2)`, also inside a syscall. Deadlines are refused, as
+//! Go refuses them on an unpollable fd.
+//!
 //! # Simplifications
 //!
 //! Loopback-oriented: no DNS (addresses via `ToSocketAddrs`, numeric in
@@ -315,6 +325,7 @@ impl Fd {
     /// Models `poll.FD.Init` (fd_unix.go) -> `pollDesc.init`
     /// (`runtime_pollOpen`).
     fn new(sched: &'static Sched, sysfd: RawFd, is_file: bool, pollable: bool) -> io::Result<Fd> {
+        let pollable = pollable && netpoll_knob_allows(sched, sysfd)?;
         let mut fd = Fd {
             sched,
             fdmu: FdMutex::new(),
@@ -412,9 +423,11 @@ impl Fd {
         }
     }
 
-    /// Models `pollDesc.wait` -> `runtime_pollWait`.
+    /// Models `pollDesc.wait` -> `runtime_pollWait`. With the netpoll knob
+    /// off the thread waits in `poll(2)` instead (inside a syscall).
     fn wait(&self, mode: Mode) -> io::Result<()> {
         match self.pd {
+            None if !self.sched.cfg.netpoll => poll_blocking(self.raw(), mode),
             None => Err(io::Error::other("waiting for unsupported file type")),
             Some(pd) => convert_err(netpoll::poll_wait(self.sched, pd, mode), self.is_file),
         }
@@ -630,6 +643,42 @@ fn set_nonblock(fd: RawFd, nonblocking: bool) -> io::Result<()> {
         }
         Ok(())
     })
+}
+
+/// The netpoll knob (model-only): with it on, a pollable fd is registered
+/// as in Go (true). Off, the fd is not registered and is put in blocking
+/// mode, so its reads and writes block their thread (false); the fd is
+/// closed if that fails, as `Fd::new` closes it when registration fails.
+fn netpoll_knob_allows(sched: &Sched, fd: RawFd) -> io::Result<bool> {
+    if sched.cfg.netpoll {
+        return Ok(true);
+    }
+    if let Err(e) = set_nonblock(fd, false) {
+        let _ = sys_close(fd);
+        return Err(e);
+    }
+    Ok(false)
+}
+
+/// Waits in `poll(2)` for fd to be ready for `mode`, inside a syscall (the
+/// netpoll knob off: the thread, not the goroutine, waits).
+fn poll_blocking(fd: RawFd, mode: Mode) -> io::Result<()> {
+    let events = match mode {
+        Mode::Read => libc::POLLIN,
+        Mode::Write => libc::POLLOUT,
+    };
+    loop {
+        let mut p = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call.
+        match sys(|| unsafe { libc::poll(&mut p, 1, -1) as i64 }) {
+            Err(e) if is_errno(&e, libc::EINTR) => continue,
+            r => return r.map(|_| ()),
+        }
+    }
 }
 
 /// `unix.IsNonblock`.

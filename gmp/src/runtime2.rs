@@ -377,6 +377,18 @@ pub(crate) struct Config {
     pub(crate) timers: crate::timer::Timers,
     /// Watchdog limit for a stop-the-world (ns, 0: off).
     pub(crate) stw_watchdog_ns: i64,
+    /// Go's `debug.asyncpreemptoff == 0`: `preemptone` signals the M.
+    pub(crate) async_preempt: bool,
+    /// `syscall`, `syscall_block` and `ffi` enter and exit the scheduler
+    /// (off: they behave as `raw_syscall`; model-only).
+    pub(crate) syscall_handoff: bool,
+    /// `retake` spares a P in a syscall with nothing else to do for 10 ms
+    /// (model-only switch).
+    pub(crate) retake_exception: bool,
+    /// sysmon's delay fixed at this many us; 0: Go's 20 us .. 10 ms.
+    pub(crate) sysmon_delay_us: u64,
+    /// Sockets are registered with the netpoller (off: model-only).
+    pub(crate) netpoll: bool,
 }
 
 pub(crate) struct ThreadCreateRec {

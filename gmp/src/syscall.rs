@@ -14,6 +14,11 @@
 //! * `ffi(f)`: `cgocall`: `entersyscall` + `m.incgo`, and f runs on the M's
 //!   native stack (Go runs C on the g0 stack through `asmcgocall`).
 //!
+//! The `syscall_handoff` knob (lib.rs `Builder`, model-only) switches the
+//! hooks off: with it off `syscall`, `syscall_block` and `ffi` run f as
+//! `raw_syscall` does (f still runs on the native stack for `ffi`), so the P
+//! stays `_Prunning` through every call.
+//!
 //! The closure must not call back into gmp's scheduler (the goroutine has
 //! no P while it runs); doing so panics with a message.
 
@@ -195,10 +200,17 @@ impl Drop for ExitOnUnwind {
     }
 }
 
+/// Whether wrapped calls on m hand their P off (the `syscall_handoff`
+/// knob; Go always does).
+fn handoff_on(m: &M) -> bool {
+    m.sched.cfg.syscall_handoff
+}
+
 /// `gmp::syscall`: see the module comment.
 pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
-    if getm().is_none() {
-        return f();
+    let Some(m) = getm() else { return f() };
+    if !handoff_on(m) {
+        return raw_syscall(f);
     }
     safepoint();
     let (m, gp) = need_g("syscall");
@@ -212,8 +224,9 @@ pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
 
 /// `gmp::syscall_block`: see the module comment.
 pub(crate) fn syscall_block<R>(f: impl FnOnce() -> R) -> R {
-    if getm().is_none() {
-        return f();
+    let Some(m) = getm() else { return f() };
+    if !handoff_on(m) {
+        return raw_syscall(f);
     }
     safepoint();
     let (m, gp) = need_g("syscall_block");
@@ -241,14 +254,15 @@ unsafe impl<T> Send for AssertSend<T> {}
 /// Models `runtime.cgocall` (cgocall.go): `entersyscall`, `m.incgo`, the
 /// call on the g0 (native) stack, `exitsyscall`.
 pub(crate) fn ffi<R>(f: impl FnOnce() -> R) -> R {
-    if getm().is_none() {
-        return f();
-    }
+    let Some(m) = getm() else { return f() };
+    let handoff = handoff_on(m);
     safepoint();
     let (m, gp) = need_g("ffi");
-    entersyscall(m, gp);
+    if handoff {
+        entersyscall(m, gp);
+    }
     m.incgo.store(true, Release);
-    let guard = ExitOnUnwindCgo(m);
+    let guard = ExitOnUnwindCgo(m, handoff);
     let y = gp.yielder.load(Acquire);
     let call = AssertSend(f);
     // SAFETY: y is the yielder of the running goroutine (we are on its
@@ -259,16 +273,20 @@ pub(crate) fn ffi<R>(f: impl FnOnce() -> R) -> R {
     });
     std::mem::forget(guard);
     m.incgo.store(false, Release);
-    exitsyscall();
+    if handoff {
+        exitsyscall();
+    }
     r.0
 }
 
-struct ExitOnUnwindCgo(&'static M);
+struct ExitOnUnwindCgo(&'static M, bool);
 impl Drop for ExitOnUnwindCgo {
     fn drop(&mut self) {
         if std::thread::panicking() {
             self.0.incgo.store(false, Release);
-            exitsyscall();
+            if self.1 {
+                exitsyscall();
+            }
         }
     }
 }

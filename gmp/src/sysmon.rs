@@ -10,19 +10,28 @@
 //! * preempts a G that has been running for 10 ms without its P scheduling
 //!   (`schedtick` unchanged): `preemptone` sets `gp.preempt` (honored at the
 //!   G's next safepoint) and, like Go's async preemption, sends SIGURG to the
-//!   M's thread. The handler only records the signal — the goroutine is not
-//!   stopped asynchronously — but a raw syscall on that thread (nanosleep,
-//!   a blocking read without SA_RESTART semantics) returns EINTR as under Go;
+//!   M's thread. The handler only records the signal on its thread: the
+//!   goroutine stops at its next [`async_safe_point`] (a point in a loop
+//!   without calls, where Go's handler would inject `asyncPreempt`), not at
+//!   an arbitrary instruction. A raw syscall on that thread (nanosleep, a
+//!   blocking read without SA_RESTART semantics) returns EINTR as under Go.
+//!   With the `async_preempt` knob off (Go: `GODEBUG=asyncpreemptoff=1`) no
+//!   signal is sent: only safepoints stop a goroutine;
 //! * retakes a P that has been in the same syscall for one sysmon tick,
 //!   unless its run queue is empty, some P is idle or an M spins, and less
 //!   than 10 ms have passed; if the P's G has not been scheduled for 10 ms
 //!   (`sysretake`), the first-sighting step is skipped, so a lone goroutine
 //!   looping on syscalls has its P handed off on nearly every call.
+//!
+//! Knobs (lib.rs `Builder`): `async_preempt` (the signal above),
+//! `retake_exception` (the "unless ... less than 10 ms" clause),
+//! `sysmon_delay` (a fixed sleep instead of the 20 us .. 10 ms back-off).
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::time::Duration;
 
-use crate::proc::{handoffp, incidlelocked};
+use crate::proc::{getm, handoffp, incidlelocked, mcall};
 use crate::runq::runqempty;
 use crate::runtime2::*;
 
@@ -53,13 +62,16 @@ pub(crate) fn sysmon(m: &'static M) {
     let mut ticks = vec![SysmonTick::default(); sched.allp.len()];
     let procs = sched.gomaxprocs();
     let schedtrace = sched.cfg.schedtrace_ms;
+    let fixed_delay = sched.cfg.sysmon_delay_us;
     loop {
-        if idle == 0 {
+        if fixed_delay > 0 {
+            delay = fixed_delay; // the sysmon_delay knob: no back-off
+        } else if idle == 0 {
             delay = 20; // start with 20us sleep...
         } else if idle > 50 {
             delay *= 2; // start doubling the sleep after 1ms...
         }
-        if delay > 10 * 1000 {
+        if fixed_delay == 0 && delay > 10 * 1000 {
             delay = 10 * 1000; // up to 10ms
         }
         std::thread::sleep(Duration::from_micros(delay));
@@ -163,7 +175,8 @@ fn retake(sched: &'static Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
             // other work to do, but on the other hand we want to retake them
             // eventually because they can prevent the sysmon thread from
             // deep sleep.
-            if runqempty(pp)
+            if sched.cfg.retake_exception
+                && runqempty(pp)
                 && sched.nmspinning.load(Acquire) + sched.npidle.load(Acquire) > 0
                 && pd.syscallwhen + 10 * 1000 * 1000 > now
             {
@@ -211,8 +224,11 @@ pub(crate) fn preemptone(sched: &Sched, pp: &P) -> bool {
     };
     gp.preempt.store(true, Release);
     sched.counters.preempt_requests.fetch_add(1, Relaxed);
-    pp.preempt.store(true, Release);
-    preempt_m(sched, mp);
+    // Request an async preemption of this P.
+    if sched.cfg.async_preempt {
+        pp.preempt.store(true, Release);
+        preempt_m(sched, mp);
+    }
     true
 }
 
@@ -239,13 +255,50 @@ fn preempt_m(sched: &Sched, mp: &M) {
     }
 }
 
+thread_local! {
+    /// A preemption signal reached this thread (this M) and no async safe
+    /// point has acted on it yet. Const-initialized: the signal handler
+    /// may touch it.
+    static ASYNC_PREEMPT_SIGNALED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Takes this thread's pending preemption signal. Never inlined: the caller
+/// may have moved to another thread since its last call (see `getm`).
+#[inline(never)]
+fn take_async_preempt_signal() -> bool {
+    ASYNC_PREEMPT_SIGNALED.with(|c| c.replace(false))
+}
+
+/// Models what Go's SIGURG handler does to a goroutine at an async safe
+/// point (signal_unix.go: `doSigPreempt` -> `wantAsyncPreempt`,
+/// `isAsyncSafePoint`, then the injected `asyncPreempt` -> `asyncPreempt2`
+/// -> `gopreempt_m`), deferred from the handler to the goroutine's next
+/// [`crate::async_safe_point`]: if a preemption signal reached this M and
+/// the goroutine (or its P) is still asked to stop, it yields as at a
+/// safepoint. Without a signal (async preemption off, or none sent) it does
+/// nothing, even if `gp.preempt` is set: a loop without calls has no stack
+/// check where a synchronous request could be seen.
+pub(crate) fn async_safe_point() {
+    if !take_async_preempt_signal() {
+        return;
+    }
+    let Some(m) = getm() else { return };
+    let Some(gp) = load(&m.curg) else { return };
+    let want = gp.preempt.load(Relaxed) || load(&m.p).is_some_and(|pp| pp.preempt.load(Relaxed));
+    if want && gp.readgstatus() == G_RUNNING && !m.incgo.load(Relaxed) && m.locks.load(Relaxed) == 0
+    {
+        mcall(gp, Switch::Preempt);
+    }
+}
+
 extern "C" fn sigurg_handler(
     _sig: libc::c_int,
     _info: *mut libc::siginfo_t,
     _ctx: *mut libc::c_void,
 ) {
-    // Go: doSigPreempt would inject asyncPreempt here. gmp only records the
-    // request (async preemption of arbitrary code is not modeled).
+    // Go: doSigPreempt injects asyncPreempt here. gmp records the request on
+    // this thread; the goroutine acts on it at its next async safe point.
+    ASYNC_PREEMPT_SIGNALED.with(|c| c.set(true));
     let m = crate::proc::getm_raw();
     if !m.is_null() {
         // SAFETY: CUR_M holds null or a leaked M.
@@ -260,7 +313,7 @@ pub(crate) fn initsig() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: a zeroed sigaction is a valid starting point; the handler
-        // is async-signal-safe (one TLS read and two atomic operations).
+        // is async-signal-safe (const-initialized thread-locals, atomics).
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = sigurg_handler as *const () as usize;
