@@ -649,6 +649,13 @@ pub fn safepoint() {
     proc::safepoint();
 }
 
+/// Checks a `GMP_DEBUG` value (gmp's `GODEBUG`: `asyncpreemptoff=1,
+/// maxthreads=50`, ...) as [`Builder::build`] would read it, without
+/// building a runtime.
+pub fn check_gmp_debug(value: &str) -> Result<(), Error> {
+    debug::parse(value).map(drop)
+}
+
 /// A point in a loop without function calls (a "tight loop") where Go's
 /// asynchronous preemption can stop the goroutine: Go's SIGURG handler
 /// injects a call to `asyncPreempt` at any such instruction

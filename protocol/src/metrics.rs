@@ -92,7 +92,10 @@ pub enum Line {
         counters: BTreeMap<String, f64>,
     },
     /// Free-form: a diagnosis, a goroutine dump, a note. `kind` is a short
-    /// word (`diagnosis`, `goroutine_dump`, `threadcreate`, `note`, `limit`).
+    /// word (`diagnosis`, `goroutine_dump`, `threadcreate`, `note`, `limit`,
+    /// `skip`). `limit` (then exit 3) and `skip` (then exit 4: the runtime
+    /// has no switch for a scheduler knob the point sets; the text says
+    /// which) decide the point's outcome.
     Event {
         t_ms: f64,
         kind: String,
@@ -141,8 +144,9 @@ pub enum Outcome {
     /// The process reported (`event` kind `limit`) or the runner saw that it
     /// hit a system limit (threads, fds, memory).
     Limit,
-    /// Not run: the runtime is unavailable (no Go toolchain) or the point was
-    /// cut by Ctrl-C before it started.
+    /// Not run: the runtime is unavailable (no Go toolchain), the point was
+    /// cut by Ctrl-C before it started, or the scenario said `skip` (a knob
+    /// its runtime has no switch for).
     Skipped,
 }
 

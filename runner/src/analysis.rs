@@ -57,6 +57,8 @@ pub struct PointData {
     pub phases: Vec<(String, f64)>,
     pub summary: BTreeMap<String, f64>,
     pub limit: Option<String>,
+    /// The text of an `event` of kind `skip` (a knob the runtime lacks).
+    pub skip: Option<String>,
     pub exit: Option<ExitLine>,
 }
 
@@ -73,6 +75,9 @@ pub fn read_jsonl(path: &Path) -> Result<PointData> {
             MergedLine::Phase { t_ms, name, .. } => d.phases.push((name, t_ms)),
             MergedLine::Event { kind, text, .. } if kind == "limit" => {
                 d.limit.get_or_insert(text);
+            }
+            MergedLine::Event { kind, text, .. } if kind == "skip" => {
+                d.skip.get_or_insert(text);
             }
             MergedLine::Summary { metrics, .. } => d.summary = metrics,
             MergedLine::Proc(p) => d.procs.push(p),
@@ -155,7 +160,8 @@ fn detail_of(d: &PointData) -> (Outcome, String) {
         _ => String::new(),
     };
     let detail = match e.outcome {
-        Outcome::Ok | Outcome::Skipped => String::new(),
+        Outcome::Ok => String::new(),
+        Outcome::Skipped => d.skip.clone().unwrap_or_default(),
         Outcome::Timeout => "killed at the time limit (duration + grace)".into(),
         Outcome::Limit => d
             .limit

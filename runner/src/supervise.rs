@@ -37,7 +37,9 @@
 //! * **Atomic.** The `.jsonl` streams to a temp file renamed after the
 //!   final `exit` line; an interrupted point's temp file is deleted.
 //! * **Outcome** (first that applies): interrupted by Ctrl-C (the point is
-//!   not kept); `timeout` (the runner's deadline fired); `limit` (an `event`
+//!   not kept); `timeout` (the runner's deadline fired); `skipped` (an
+//!   `event` of kind `skip`: the runtime has no switch for a scheduler knob
+//!   the point sets, scenario-kit knobs.rs); `limit` (an `event`
 //!   of kind `limit`, or a crash whose stderr names a resource limit);
 //!   `ok` (exit 0 with a summary); `crash` (anything else: non-zero exit,
 //!   a signal, or exit 0 without a summary).
@@ -198,6 +200,9 @@ pub fn restamp(line: Line, t_ms: f64) -> MergedLine {
 struct Heard {
     summary: bool,
     limit: Option<String>,
+    /// An `event` of kind `skip`: the scenario's runtime has no switch for
+    /// a parameter it was given (scenario-kit knobs.rs) and did not run.
+    skip: Option<String>,
 }
 
 /// A byte stream split into lines.
@@ -606,6 +611,9 @@ fn take_line(raw: &str, t_ms: f64, heard: &mut Heard, out: &mut Merger) {
                 Line::Event { kind, text, .. } if kind == "limit" => {
                     heard.limit.get_or_insert_with(|| text.clone());
                 }
+                Line::Event { kind, text, .. } if kind == "skip" => {
+                    heard.skip.get_or_insert_with(|| text.clone());
+                }
                 _ => {}
             }
             out.push_line(&restamp(line, t_ms));
@@ -649,6 +657,9 @@ fn decide(
             );
         }
         None => {}
+    }
+    if let Some(text) = &heard.skip {
+        return (Outcome::Skipped, text.clone());
     }
     if let Some(text) = &heard.limit {
         return (Outcome::Limit, text.clone());
@@ -700,7 +711,7 @@ mod tests {
     fn outcome_rules() {
         let heard = Heard {
             summary: true,
-            limit: None,
+            ..Heard::default()
         };
         let lim = Duration::from_secs(3);
         assert_eq!(
@@ -743,12 +754,24 @@ mod tests {
         assert_eq!(o, Outcome::Limit);
         assert!(d.starts_with("exit code 2: runtime: pthread_create"), "{d}");
         let said = Heard {
-            summary: false,
             limit: Some("fds: EMFILE at 1024".into()),
+            ..Heard::default()
         };
         assert_eq!(
             decide(None, false, Some(1), None, &said, "", lim),
             (Outcome::Limit, "fds: EMFILE at 1024".into())
+        );
+        // A runtime without a knob's switch says so and stops: skipped.
+        let skip = Heard {
+            skip: Some("gmp.handoff=off is a knob ...; go has no such switch".into()),
+            ..Heard::default()
+        };
+        assert_eq!(
+            decide(None, false, Some(4), None, &skip, "", lim),
+            (
+                Outcome::Skipped,
+                "gmp.handoff=off is a knob ...; go has no such switch".into()
+            )
         );
     }
 

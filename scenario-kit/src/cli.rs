@@ -20,7 +20,7 @@
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 use schedlab_protocol::metrics::{Params as ProtoParams, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -147,6 +147,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
     values: BTreeMap<&'static str, Value>,
+    /// The keys the command line gave (`--set`), defaults not included.
+    given: BTreeSet<&'static str>,
 }
 
 impl Params {
@@ -186,6 +188,11 @@ impl Params {
         self.values
             .get(key)
             .unwrap_or_else(|| panic!("param {key} is not declared in the scenario's Spec"))
+    }
+
+    /// Whether `--set` gave `key` (false: its default is in force).
+    pub fn is_given(&self, key: &str) -> bool {
+        self.given.contains(key)
     }
 
     /// For the `hello` line.
@@ -266,6 +273,7 @@ fn runtime_of(spec: &Spec, s: &str) -> Result<Runtime, Usage> {
 
 fn params_of(spec: &Spec, sets: &[String]) -> Result<Params, Usage> {
     let mut values = BTreeMap::new();
+    let mut given = BTreeSet::new();
     for p in spec.params {
         let v = parse_value(p, p.default)
             .unwrap_or_else(|e| panic!("default of {} in the Spec is invalid: {e}", p.key));
@@ -282,8 +290,9 @@ fn params_of(spec: &Spec, sets: &[String]) -> Result<Params, Usage> {
             .ok_or_else(|| unknown_key(spec, k))?;
         let parsed = parse_value(p, v).map_err(|e| Usage(format!("--set {k}={v}: {e}")))?;
         values.insert(p.key, parsed);
+        given.insert(p.key);
     }
-    Ok(Params { values })
+    Ok(Params { values, given })
 }
 
 fn unknown_key(spec: &Spec, k: &str) -> Usage {

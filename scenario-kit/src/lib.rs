@@ -36,11 +36,15 @@
 //!
 //! The life of a scenario process, as [`run`] drives it:
 //!
-//! 1. parse and check the command line against the [`Spec`] ([`cli`]); any
-//!    user mistake: a message and exit 2, before anything else happens;
+//! 1. parse and check the command line against the [`Spec`] plus the
+//!    scheduler [`knobs`] every scenario accepts ([`cli`]); any user
+//!    mistake: a message and exit 2, before anything else happens;
+//!    1b. a knob off its default: the gmp column re-executes itself once
+//!    with it in `GMP_DEBUG`; a column without that switch writes `hello`
+//!    and an `event` of kind `skip` and exits 4 ([`knobs`]);
 //! 2. open the metrics sink ([`emit`]): the fd in `SCHEDLAB_METRICS_FD`, or
 //!    stdout; write `hello` (protocol version, scenario, runtime, every
-//!    param with defaults filled, pid);
+//!    param with defaults filled and the knobs given, pid);
 //! 3. call the scenario's body with a [`Ctx`]. The body builds the runtime
 //!    it wants and hands it to a runtime adapter ([`Ctx::tokio`],
 //!    [`Ctx::threads`], [`Ctx::gmp`]), which starts the 1 ms latency
@@ -73,6 +77,7 @@
 pub mod cli;
 pub mod emit;
 pub mod hist;
+pub mod knobs;
 pub mod limits;
 pub mod probe;
 #[cfg(feature = "gmp")]
@@ -288,6 +293,7 @@ impl GmpConfig {
 /// `summary`, exit. Never returns. See the module comment for the protocol.
 pub fn run(spec: Spec, body: impl FnOnce(Ctx) -> anyhow::Result<()>) -> ! {
     let clock = Clock::process();
+    let spec = knobs::with_knobs(spec);
     let cfg = match cli::parse(&spec, std::env::args_os()) {
         Ok(cfg) => cfg,
         Err(Ok(clap_err)) => clap_err.exit(),
@@ -296,15 +302,30 @@ pub fn run(spec: Spec, body: impl FnOnce(Ctx) -> anyhow::Result<()>) -> ! {
     if cfg.runtime == Runtime::Gmp && !GMP_BUILT {
         exit_usage(&spec, &Usage(GMP_NOT_BUILT.to_string()));
     }
+    let gmp_debug = std::env::var("GMP_DEBUG").ok();
+    let knob_plan = knobs::plan(cfg.runtime, &cfg.params, gmp_debug.as_deref());
+    if let knobs::Plan::Reexec(value) = &knob_plan {
+        let e = knobs::reexec_with_gmp_debug(value);
+        eprintln!(
+            "{}: error: re-executing with GMP_DEBUG={value}: {e}",
+            spec.name
+        );
+        std::process::exit(1);
+    }
     let emitter = Emitter::from_env().unwrap_or_else(|e| exit_usage(&spec, &Usage(e)));
     let ctx = Ctx::new(spec, cfg, emitter, clock);
     ctx.emit(&Line::Hello {
         v: PROTOCOL_VERSION,
         scenario: spec.name.to_string(),
         runtime: ctx.runtime.as_str().to_string(),
-        params: ctx.params.to_protocol(),
+        params: knobs::hello_params(&ctx.params),
         pid: std::process::id(),
     });
+    if let knobs::Plan::Skip(why) = knob_plan {
+        eprintln!("{}: skipped: {why}", spec.name);
+        ctx.event("skip", why);
+        std::process::exit(knobs::SKIP_EXIT_CODE);
+    }
     match body(ctx.clone()) {
         Ok(()) => {
             ctx.emit(&ctx.summary());

@@ -176,3 +176,40 @@ fn sweep_verdicts_match_the_measured_floors() {
     assert_eq!(judge("tokio", 2.0, 3.0), [true]);
     assert_eq!(judge("tokio", 2.0, 4.0), [false]);
 }
+
+/// A scheduler knob reaches the gmp runtime the binary builds (through
+/// GMP_DEBUG and a re-exec, scenario-kit knobs.rs): a 3-thread limit at
+/// procs 4 is exceeded by the start-up alone (m0, sysmon and the Ms that
+/// run the runtime's first goroutines), so the run dies as Go does, and
+/// hello carries the knob.
+#[test]
+fn a_knob_reaches_the_gmp_runtime() {
+    let args = testing::args("gmp", "500ms", &["procs=4", "gmp.max_threads=3"]);
+    let run = testing::run(BIN, &args, MetricsTo::Stdout);
+    assert_eq!(run.status.code(), Some(2), "{}", run.other);
+    assert!(
+        run.other.contains("exceeds 3-thread limit"),
+        "{}",
+        run.other
+    );
+    let p = testing::hello_params(&run.lines);
+    assert_eq!(p.get("gmp.max_threads"), Some(&Value::Num(3.0)));
+}
+
+/// A knob the column has no switch for: hello, an event of kind `skip`
+/// saying why, exit 4, no summary; knobs left at their default are not in
+/// hello.
+#[test]
+fn tokio_skips_a_gmp_knob_and_says_why() {
+    let args = testing::args("tokio", "500ms", &["gmp.asyncpreempt=off"]);
+    let run = testing::run(BIN, &args, MetricsTo::Stdout);
+    assert_eq!(run.status.code(), Some(4), "{}", run.other);
+    let why = testing::event(&run.lines, "skip").expect("a skip event");
+    assert!(why.starts_with("gmp.asyncpreempt=off: a knob"), "{why}");
+    assert!(!run.lines.iter().any(|l| matches!(l, Line::Summary { .. })));
+    let p = testing::hello_params(&run.lines);
+    assert!(
+        p.contains_key("gmp.asyncpreempt") && !p.contains_key("gmp.netpoll"),
+        "{p:?}"
+    );
+}
