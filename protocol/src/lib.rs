@@ -20,6 +20,7 @@
 //! side (`reference/go/internal/metrics`).
 
 pub mod atomic;
+pub mod knobs;
 pub mod metrics;
 pub mod predicate;
 pub mod results;

@@ -114,6 +114,8 @@ pub fn shape(mut sweep: Sweep, o: &RunOptions, strict_runtimes: bool) -> Result<
             .filter(|v| !v.trim().is_empty())
             .map(parse_value)
             .collect();
+        // A scheduler knob the sweep lacks becomes a new axis (knobs.rs).
+        schedlab_protocol::knobs::add_axis(&mut sweep, axis.trim());
         sweep
             .apply_set(axis.trim(), values)
             .map_err(|e| user(e.to_string()))?;

@@ -11,15 +11,9 @@
 //! a sweep makes one an axis (`gmp.asyncpreempt: [on, off]`) and verdicts,
 //! plots, compare and fidelity name it like `procs`.
 //!
-//! | knob                   | values        | gmp (`GMP_DEBUG`)     | go column                         |
-//! |------------------------|---------------|-----------------------|-----------------------------------|
-//! | `gmp.asyncpreempt`     | on, off       | `asyncpreemptoff=1`   | `GODEBUG=asyncpreemptoff=1`       |
-//! | `gmp.max_threads`      | 3 .. 10^6     | `maxthreads=n`        | `runtime/debug.SetMaxThreads(n)`  |
-//! | `gmp.sysmon`           | on, off       | `sysmon=0`            | model-only: skipped               |
-//! | `gmp.handoff`          | on, off       | `handoff=0`           | model-only: skipped               |
-//! | `gmp.retake_exception` | on, off       | `retakeexception=0`   | model-only: skipped               |
-//! | `gmp.sysmon_delay_us`  | 0 .. 10^6     | `sysmondelay=us`      | model-only: skipped               |
-//! | `gmp.netpoll`          | on, off       | `netpoll=0`           | model-only: skipped               |
+//! The knobs themselves (keys, values, defaults, what each switches off,
+//! the Go mirror) are a contract of the protocol crate:
+//! [`schedlab_protocol::knobs::KNOBS`].
 //!
 //! How a value reaches each column:
 //!
@@ -31,7 +25,7 @@
 //!   `GODEBUG` (reference/go/internal/metrics/knobs.go).
 //! * **go**: the reference kit mirrors `gmp.asyncpreempt` and
 //!   `gmp.max_threads`; a model-only knob at a value other than its default
-//!   makes the program say why and stop without running ([`skip`]).
+//!   makes the program say why and stop without running (a skip).
 //! * **tokio, threads**: they have none of these switches, so any knob off
 //!   its default skips the point the same way.
 //!
@@ -43,128 +37,31 @@
 //! the points of a sweep without knob axes keep exactly their own params.
 
 use crate::cli::{Kind, ParamSpec, Params, Runtime, Spec};
+use schedlab_protocol::knobs::KnobKind;
 use schedlab_protocol::metrics::Value;
+pub use schedlab_protocol::knobs::{GoMirror, KNOBS, Knob, knob};
 use std::ffi::OsString;
 
 /// Exit status of a point that did not run because its runtime has no
 /// switch for a knob it was given (after an `event` of kind `skip`).
 pub const SKIP_EXIT_CODE: i32 = 4;
 
-/// How the go column mirrors a knob.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GoMirror {
-    /// An environment setting of the Go runtime, read at start.
-    Godebug(&'static str),
-    /// A call the reference kit makes at start.
-    Call(&'static str),
-    /// No Go switch: the go column skips the point.
-    ModelOnly,
+/// A knob as a scenario parameter.
+pub fn param_spec(k: &'static Knob) -> ParamSpec {
+    ParamSpec {
+        key: k.key,
+        kind: match k.kind {
+            KnobKind::OnOff => Kind::Word(&["on", "off"]),
+            KnobKind::Int { min, max } => Kind::Int { min, max },
+        },
+        default: k.default,
+        help: k.help,
+    }
 }
-
-/// One knob: its parameter, its `GMP_DEBUG` variable, its Go mirror.
-#[derive(Debug, Clone, Copy)]
-pub struct Knob {
-    pub param: ParamSpec,
-    /// The `GMP_DEBUG` key; its value is 1 for `off` on Go's
-    /// `asyncpreemptoff`, 0 for `off` on the others, or the number itself.
-    pub gmp_debug: &'static str,
-    pub go: GoMirror,
-    /// The Go code the knob switches off (for the report and the docs).
-    pub go_code: &'static str,
-}
-
-const ON_OFF: Kind = Kind::Word(&["on", "off"]);
-
-/// Every knob, in the order `--help` lists them.
-pub const KNOBS: &[Knob] = &[
-    Knob {
-        param: ParamSpec {
-            key: "gmp.asyncpreempt",
-            kind: ON_OFF,
-            default: "on",
-            help: "asynchronous preemption; off: a loop without calls holds its P (Go: GODEBUG=asyncpreemptoff=1)",
-        },
-        gmp_debug: "asyncpreemptoff",
-        go: GoMirror::Godebug("asyncpreemptoff=1"),
-        go_code: "preemptone's preemptM signal (proc.go)",
-    },
-    Knob {
-        param: ParamSpec {
-            key: "gmp.max_threads",
-            kind: Kind::Int {
-                min: 3,
-                max: 1_000_000,
-            },
-            default: "10000",
-            help: "thread limit; exceeding it is fatal (Go: runtime/debug.SetMaxThreads)",
-        },
-        gmp_debug: "maxthreads",
-        go: GoMirror::Call("debug.SetMaxThreads(n)"),
-        go_code: "sched.maxmcount (checkmcount, proc.go)",
-    },
-    Knob {
-        param: ParamSpec {
-            key: "gmp.sysmon",
-            kind: ON_OFF,
-            default: "on",
-            help: "the sysmon thread; off: no retake, no preemption (model-only, Go has no switch)",
-        },
-        gmp_debug: "sysmon",
-        go: GoMirror::ModelOnly,
-        go_code: "runtime.main's newm(sysmon, nil, -1) (proc.go)",
-    },
-    Knob {
-        param: ParamSpec {
-            key: "gmp.handoff",
-            kind: ON_OFF,
-            default: "on",
-            help: "syscall hand-off; off: every wrapped syscall behaves as a raw one (model-only)",
-        },
-        gmp_debug: "handoff",
-        go: GoMirror::ModelOnly,
-        go_code: "entersyscall/exitsyscall around syscall.Syscall and cgocall (proc.go)",
-    },
-    Knob {
-        param: ParamSpec {
-            key: "gmp.retake_exception",
-            kind: ON_OFF,
-            default: "on",
-            help: "retake spares a P in a syscall with no other work for 10 ms; off: retaken at once (model-only)",
-        },
-        gmp_debug: "retakeexception",
-        go: GoMirror::ModelOnly,
-        go_code: "retake's `runqempty && nmspinning+npidle > 0 && syscallwhen+10ms > now` (proc.go)",
-    },
-    Knob {
-        param: ParamSpec {
-            key: "gmp.sysmon_delay_us",
-            kind: Kind::Int {
-                min: 0,
-                max: 1_000_000,
-            },
-            default: "0",
-            help: "sysmon's sleep fixed at N us; 0: Go's 20 us doubling to 10 ms (model-only)",
-        },
-        gmp_debug: "sysmondelay",
-        go: GoMirror::ModelOnly,
-        go_code: "sysmon's delay back-off, usleep(delay) (proc.go)",
-    },
-    Knob {
-        param: ParamSpec {
-            key: "gmp.netpoll",
-            kind: ON_OFF,
-            default: "on",
-            help: "network poller for sockets; off: each waiting read blocks a thread (model-only)",
-        },
-        gmp_debug: "netpoll",
-        go: GoMirror::ModelOnly,
-        go_code: "runtime_pollOpen in internal/poll's FD.Init (netpoll.go)",
-    },
-];
 
 /// Whether `key` is a knob's.
 pub fn is_knob(key: &str) -> bool {
-    KNOBS.iter().any(|k| k.param.key == key)
+    knob(key).is_some()
 }
 
 /// `spec` with the knobs after its own parameters. Called once per process
@@ -174,12 +71,12 @@ pub fn with_knobs(spec: Spec) -> Spec {
     let mut params = spec.params.to_vec();
     for k in KNOBS {
         assert!(
-            !params.iter().any(|p| p.key == k.param.key),
+            !params.iter().any(|p| p.key == k.key),
             "scenario {} declares {}, a key of the kit's knobs",
             spec.name,
-            k.param.key
+            k.key
         );
-        params.push(k.param);
+        params.push(param_spec(k));
     }
     Spec {
         params: Box::leak(params.into_boxed_slice()),
@@ -200,34 +97,10 @@ pub fn changed(params: &Params) -> Vec<(&'static Knob, Value)> {
     KNOBS
         .iter()
         .filter_map(|k| {
-            let v = params.get(k.param.key).clone();
-            let default = match k.param.kind {
-                Kind::Int { .. } | Kind::Float { .. } | Kind::Bool => Value::Num(
-                    k.param
-                        .default
-                        .parse()
-                        .expect("a knob's numeric default parses"),
-                ),
-                Kind::Word(_) => Value::Str(k.param.default.to_string()),
-            };
-            (v != default).then_some((k, v))
+            let v = params.get(k.key).clone();
+            (v != k.default_value()).then_some((k, v))
         })
         .collect()
-}
-
-/// The `GMP_DEBUG` variable for one knob value: `asyncpreemptoff=1`,
-/// `handoff=0`, `maxthreads=50`.
-fn gmp_debug_var(k: &Knob, v: &Value) -> String {
-    let n = match v {
-        Value::Str(w) => {
-            let off = w.as_str() == "off";
-            // Go's own name says "off"; gmp's model-only names say "on".
-            let inverted = k.gmp_debug == "asyncpreemptoff";
-            u8::from(off == inverted).to_string()
-        }
-        Value::Num(_) => v.to_string(),
-    };
-    format!("{}={n}", k.gmp_debug)
 }
 
 /// `current` (a `GMP_DEBUG` value, maybe empty) with each knob variable
@@ -268,7 +141,7 @@ pub fn plan(runtime: Runtime, params: &Params, gmp_debug: Option<&str>) -> Plan 
     }
     match runtime {
         Runtime::Gmp => {
-            let vars: Vec<String> = changed.iter().map(|(k, v)| gmp_debug_var(k, v)).collect();
+            let vars: Vec<String> = changed.iter().map(|(k, v)| k.gmp_debug_var(v)).collect();
             let current = gmp_debug.unwrap_or("");
             let want = merge_gmp_debug(current, &vars);
             if want == current {
@@ -280,7 +153,7 @@ pub fn plan(runtime: Runtime, params: &Params, gmp_debug: Option<&str>) -> Plan 
         rt => {
             let given: Vec<String> = changed
                 .iter()
-                .map(|(k, v)| format!("{}={v}", k.param.key))
+                .map(|(k, v)| format!("{}={v}", k.key))
                 .collect();
             Plan::Skip(format!(
                 "{}: {} of the Go scheduler's design that {rt} has no switch for; not run",
@@ -335,7 +208,7 @@ mod tests {
         let spec = with_knobs(SPEC);
         assert_eq!(spec.params.len(), 1 + KNOBS.len());
         for k in KNOBS {
-            assert!(spec.params.iter().any(|p| p.key == k.param.key));
+            assert!(spec.params.iter().any(|p| p.key == k.key));
         }
         let p = params(&["gmp.asyncpreempt=off", "gmp.max_threads=50"]);
         assert_eq!(p.word("gmp.asyncpreempt"), "off");
@@ -388,19 +261,13 @@ mod tests {
     #[test]
     fn gmp_debug_vars_are_gmps() {
         for k in KNOBS {
-            let v = match k.param.kind {
-                Kind::Word(_) => Value::Str("off".into()),
-                _ => Value::Num(50.0),
+            let v = match k.kind {
+                KnobKind::OnOff => Value::Str("off".into()),
+                KnobKind::Int { .. } => Value::Num(50.0),
             };
-            let var = gmp_debug_var(k, &v);
-            gmp::check_gmp_debug(&var).unwrap_or_else(|e| panic!("{}: {e}", k.param.key));
+            let var = k.gmp_debug_var(&v);
+            gmp::check_gmp_debug(&var).unwrap_or_else(|e| panic!("{}: {e}", k.key));
         }
-        let off = |key: &str| {
-            let k = KNOBS.iter().find(|k| k.param.key == key).unwrap();
-            gmp_debug_var(k, &Value::Str("off".into()))
-        };
-        assert_eq!(off("gmp.asyncpreempt"), "asyncpreemptoff=1");
-        assert_eq!(off("gmp.netpoll"), "netpoll=0");
         assert!(gmp::check_gmp_debug("netpol=0").is_err());
     }
 }

@@ -106,13 +106,12 @@ var spec = metrics.Spec{
 }
 
 const (
-	envServer       = "SCHEDLAB_DUPFD_SERVER"
-	envInterval     = "SCHEDLAB_DUPFD_INTERVAL_MS"
-	tcpUserTimeout  = 0x12 // TCP_USER_TIMEOUT, as Swarm defined it
-	userTimeoutMs   = 30000
-	heartbeatBytes  = 16
-	threadsPeriod   = 100 * time.Millisecond
-	defaultMaxThrds = 10000 // runtime/proc.go sched.maxmcount
+	envServer      = "SCHEDLAB_DUPFD_SERVER"
+	envInterval    = "SCHEDLAB_DUPFD_INTERVAL_MS"
+	tcpUserTimeout = 0x12 // TCP_USER_TIMEOUT, as Swarm defined it
+	userTimeoutMs  = 30000
+	heartbeatBytes = 16
+	threadsPeriod  = 100 * time.Millisecond
 )
 
 func main() {
@@ -226,8 +225,13 @@ func (l *lateness) record(conn int, late time.Duration) {
 
 func run(ctx *metrics.Ctx) error {
 	variant, conns, interval := ctx.Word("variant"), ctx.Int("conns"), ctx.Int("interval_ms")
-	maxThreads := defaultMaxThrds
+	// The thread-limit knob (gmp.max_threads: the kit has called
+	// SetMaxThreads) unless the variant is Swarm's workaround.
+	maxThreads := ctx.Int("gmp.max_threads")
 	if variant == "bug_50k" {
+		if ctx.Given["gmp.max_threads"] {
+			return metrics.Usagef("--set variant=bug_50k sets the thread limit (50,000) itself: use variant=bug with gmp.max_threads")
+		}
 		maxThreads = 50000
 		debug.SetMaxThreads(maxThreads)
 	}

@@ -194,6 +194,13 @@ impl Point {
     fn of(ctx: &Ctx) -> anyhow::Result<Point> {
         let p = &ctx.params;
         let word = p.word("variant");
+        if word == "bug_50k" && p.is_given("gmp.max_threads") {
+            return Err(anyhow::Error::new(scenario_kit::Usage(
+                "--set variant=bug_50k sets the thread limit (50,000) itself: use variant=bug \
+                 with gmp.max_threads"
+                    .to_string(),
+            )));
+        }
         if word == "bug_50k" && ctx.runtime != Runtime::Gmp {
             return Err(anyhow::Error::new(scenario_kit::Usage(
                 "--set variant=bug_50k: only for gmp (and go): tokio has no thread limit to raise; \
@@ -210,7 +217,13 @@ impl Point {
             conns: p.usize("conns"),
             procs: p.usize("procs"),
             interval: Duration::from_millis(p.int("interval_ms") as u64),
-            max_threads: if word == "bug_50k" { 50_000 } else { 10_000 },
+            // The thread-limit knob (gmp.max_threads, Go's SetMaxThreads)
+            // unless the variant is Swarm's workaround, which sets it.
+            max_threads: if word == "bug_50k" {
+                50_000
+            } else {
+                p.usize("gmp.max_threads")
+            },
         })
     }
 }

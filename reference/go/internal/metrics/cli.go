@@ -61,6 +61,8 @@ type Config struct {
 	// Params holds every declared key: float64 for numbers and bools
 	// (1/0), string for words.
 	Params map[string]interface{}
+	// Given holds the keys --set gave (the others have their default).
+	Given map[string]bool
 }
 
 type usageError struct{ msg string }
@@ -69,6 +71,12 @@ func (u usageError) Error() string { return u.msg }
 
 func usagef(format string, a ...interface{}) error {
 	return usageError{fmt.Sprintf(format, a...)}
+}
+
+// Usagef is a user mistake a body finds (a combination of params the
+// command line cannot express): Run prints it and exits 2.
+func Usagef(format string, a ...interface{}) error {
+	return usagef(format, a...)
 }
 
 // IsUsage reports whether err is a user mistake on the command line.
@@ -117,11 +125,11 @@ func Parse(spec Spec, args []string, out io.Writer) (Config, error) {
 	if *sampleMs < 1 || *sampleMs > 60000 {
 		return Config{}, usagef("--sample-ms %d: out of range 1..=60000", *sampleMs)
 	}
-	params, err := paramsOf(spec, sets)
+	params, given, err := paramsOf(spec, sets)
 	if err != nil {
 		return Config{}, err
 	}
-	return Config{Runtime: *runtime, Duration: d, SampleEvery: time.Duration(*sampleMs) * time.Millisecond, Params: params}, nil
+	return Config{Runtime: *runtime, Duration: d, SampleEvery: time.Duration(*sampleMs) * time.Millisecond, Params: params, Given: given}, nil
 }
 
 func parseDuration(s string) (time.Duration, error) {
@@ -139,8 +147,9 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func paramsOf(spec Spec, sets []string) (map[string]interface{}, error) {
+func paramsOf(spec Spec, sets []string) (map[string]interface{}, map[string]bool, error) {
 	params := map[string]interface{}{}
+	given := map[string]bool{}
 	for _, p := range spec.Params {
 		v, err := parseValue(p, p.Default)
 		if err != nil {
@@ -151,19 +160,20 @@ func paramsOf(spec Spec, sets []string) (map[string]interface{}, error) {
 	for _, s := range sets {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
-			return nil, usagef("--set %s: expected KEY=VALUE", s)
+			return nil, nil, usagef("--set %s: expected KEY=VALUE", s)
 		}
 		p, found := findParam(spec, k)
 		if !found {
-			return nil, usagef("--set %s: unknown key for %s (valid keys: %s)", k, spec.Name, keyList(spec))
+			return nil, nil, usagef("--set %s: unknown key for %s (valid keys: %s)", k, spec.Name, keyList(spec))
 		}
 		parsed, err := parseValue(p, v)
 		if err != nil {
-			return nil, usagef("--set %s=%s: %v", k, v, err)
+			return nil, nil, usagef("--set %s=%s: %v", k, v, err)
 		}
 		params[k] = parsed
+		given[k] = true
 	}
-	return params, nil
+	return params, given, nil
 }
 
 func findParam(spec Spec, key string) (Param, bool) {

@@ -130,6 +130,7 @@ func RaiseNofile(want uint64) (uint64, error) {
 // Run runs a reference program and never returns (doc.go).
 func Run(spec Spec, body func(*Ctx) error) {
 	origin := time.Now()
+	spec = withKnobs(spec)
 	cfg, err := Parse(spec, os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -137,8 +138,8 @@ func Run(spec Spec, body func(*Ctx) error) {
 	if err != nil {
 		exitUsage(spec, err)
 	}
-	if err := execWithGomaxprocs(spec, cfg); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: error: re-executing with GOMAXPROCS: %v\n", spec.Name, err)
+	if err := execWithStartEnv(spec, cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: error: re-executing with GOMAXPROCS/GODEBUG: %v\n", spec.Name, err)
 		os.Exit(1)
 	}
 	em, err := EmitterFromEnv(origin)
@@ -146,7 +147,11 @@ func Run(spec Spec, body func(*Ctx) error) {
 		exitUsage(spec, usageError{err.Error()})
 	}
 	ctx := &Ctx{Config: cfg, spec: spec, em: em, counters: &counters{}, metrics: map[string]float64{}}
-	em.hello(spec.Name, cfg.Runtime, cfg.Params)
+	em.hello(spec.Name, cfg.Runtime, helloParams(cfg))
+	if why := skipReason(cfg); why != "" {
+		ctx.skip(why)
+	}
+	applyCalls(cfg)
 	p := newProbe(em, ctx.counters, cfg.SampleEvery)
 	go p.loop()
 	err = body(ctx)
@@ -169,22 +174,31 @@ func Run(spec Spec, body func(*Ctx) error) {
 	os.Exit(0)
 }
 
-// execWithGomaxprocs replaces the process with itself under
-// GOMAXPROCS=<procs> unless the environment already says so. Returns only
-// on error or when nothing needs doing.
-func execWithGomaxprocs(spec Spec, cfg Config) error {
-	if spec.ProcsParam == "" {
+// execWithStartEnv replaces the process with itself under
+// GOMAXPROCS=<procs> (when the Spec names a ProcsParam) and the GODEBUG
+// the knobs want (knobs.go), unless the environment already says so.
+// Returns only on error or when nothing needs doing.
+func execWithStartEnv(spec Spec, cfg Config) error {
+	env := os.Environ()
+	changed := false
+	if spec.ProcsParam != "" {
+		n, ok := cfg.Params[spec.ProcsParam].(float64)
+		if !ok {
+			panic("ProcsParam " + spec.ProcsParam + " is not a declared numeric param")
+		}
+		if want := strconv.Itoa(int(n)); os.Getenv("GOMAXPROCS") != want {
+			env = setEnv(env, "GOMAXPROCS", want)
+			changed = true
+		}
+	}
+	current := os.Getenv("GODEBUG")
+	if want := godebugWanted(cfg, current); want != current {
+		env = setEnv(env, "GODEBUG", want)
+		changed = true
+	}
+	if !changed {
 		return nil
 	}
-	n, ok := cfg.Params[spec.ProcsParam].(float64)
-	if !ok {
-		panic("ProcsParam " + spec.ProcsParam + " is not a declared numeric param")
-	}
-	want := strconv.Itoa(int(n))
-	if os.Getenv("GOMAXPROCS") == want {
-		return nil
-	}
-	env := append(os.Environ(), "GOMAXPROCS="+want)
 	return syscall.Exec("/proc/self/exe", os.Args, env)
 }
 
