@@ -168,6 +168,38 @@ pub fn knob(key: &str) -> Option<&'static Knob> {
     KNOBS.iter().find(|k| k.key == key)
 }
 
+/// Whether `axis` is a knob whose value in `params` is its default: such
+/// an axis is left out of the point id (sweep.rs `point_id`), so a sweep
+/// that adds a knob axis keeps the ids of its points at the default, and
+/// their gmp/go pairs.
+pub fn at_default(axis: &str, params: &crate::metrics::Params) -> bool {
+    match (knob(axis), params.get(axis)) {
+        (Some(k), Some(v)) => *v == k.default_value(),
+        _ => false,
+    }
+}
+
+/// Whether a point belongs to a view of a sweep — a verdict, a fidelity
+/// row, a plot — whose `where` is `filter`: a point with a knob off its
+/// default belongs only to views whose filter names that knob. So the
+/// claims, comparisons and plots a sweep had before a knob axis was added
+/// keep judging Go's design, and a view about a knob says so by naming it.
+pub fn in_view(filter: Option<&str>, params: &crate::metrics::Params) -> bool {
+    let off: Vec<&str> = KNOBS
+        .iter()
+        .filter(|k| params.get(k.key).is_some_and(|v| *v != k.default_value()))
+        .map(|k| k.key)
+        .collect();
+    if off.is_empty() {
+        return true;
+    }
+    let names = filter
+        .and_then(|f| crate::predicate::Predicate::parse(f).ok())
+        .map(|p| p.names())
+        .unwrap_or_default();
+    off.iter().all(|k| names.iter().any(|n| n == k))
+}
+
 /// `--set <knob>=v` on a sweep that does not have the knob as an axis: adds
 /// it as the last axis of the grid (with the knob's default as a
 /// placeholder value, which `apply_set` then replaces), so any scenario can
@@ -233,5 +265,46 @@ mod tests {
         let pts = s.expand(&["gmp".to_string()]).unwrap();
         assert_eq!(pts.len(), 1);
         assert_eq!(pts[0].point_id, "procs-1_gmp.netpoll-off");
+    }
+
+    #[test]
+    fn a_point_with_a_knob_off_is_only_in_views_that_name_it() {
+        let p = |pairs: &[(&str, &str)]| -> crate::metrics::Params {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::Str(v.to_string())))
+                .collect()
+        };
+        let default = p(&[("mode", "raw"), ("gmp.handoff", "on")]);
+        let off = p(&[("mode", "raw"), ("gmp.handoff", "off")]);
+        let two_off = p(&[("gmp.handoff", "off"), ("gmp.netpoll", "off")]);
+        assert!(in_view(None, &default));
+        assert!(in_view(Some("mode == 'raw'"), &default));
+        assert!(!in_view(None, &off));
+        assert!(!in_view(Some("mode == 'raw'"), &off));
+        assert!(in_view(Some("gmp.handoff == 'off'"), &off));
+        assert!(in_view(Some("gmp.handoff != 'on' && mode == 'raw'"), &off));
+        assert!(!in_view(Some("gmp.handoff == 'off'"), &two_off));
+    }
+
+    #[test]
+    fn a_knob_at_its_default_is_not_in_the_point_id() {
+        let text = "scenario: s\nincident: i\nruntimes: [gmp, go]\nduration: 1s\ngrid:\n  procs: [1]\n  gmp.handoff: ['on', 'off']\n  gmp.sysmon_delay_us: [0, 10000]\n";
+        let s: Sweep = serde_saphyr::from_str(text).unwrap();
+        let ids: Vec<String> = s
+            .expand(&["gmp".to_string()])
+            .unwrap()
+            .into_iter()
+            .map(|p| p.point_id)
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "procs-1",
+                "procs-1_gmp.sysmon_delay_us-10000",
+                "procs-1_gmp.handoff-off",
+                "procs-1_gmp.handoff-off_gmp.sysmon_delay_us-10000"
+            ]
+        );
     }
 }

@@ -768,9 +768,13 @@ pub fn parse_value(s: &str) -> Value {
 
 /// `procs-2_mode-raw`: axis-value pairs in axis order, values reduced to
 /// `[A-Za-z0-9.]`. No axes: `default`.
+/// A scheduler knob at its default is left out ([`crate::knobs`]), so
+/// adding a knob axis to a sweep keeps the ids (and the gmp/go pairing) of
+/// its default points.
 pub fn point_id(axes: &[String], params: &Params) -> String {
     let parts: Vec<String> = axes
         .iter()
+        .filter(|a| !crate::knobs::at_default(a, params))
         .filter_map(|a| params.get(a).map(|v| (a, v)))
         .map(|(a, v)| {
             let clean: String = v

@@ -427,6 +427,9 @@ pub fn summary_csv(points: &[PointResult], meds: &[MedianRow]) -> String {
 }
 
 fn where_holds(filter: &Option<String>, params: &Params, runtime: Option<&str>) -> bool {
+    if !schedlab_protocol::knobs::in_view(filter.as_deref(), params) {
+        return false;
+    }
     let Some(src) = filter else { return true };
     let Ok(p) = Predicate::parse(src) else {
         return false;

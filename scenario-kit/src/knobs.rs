@@ -38,8 +38,8 @@
 
 use crate::cli::{Kind, ParamSpec, Params, Runtime, Spec};
 use schedlab_protocol::knobs::KnobKind;
-use schedlab_protocol::metrics::Value;
 pub use schedlab_protocol::knobs::{GoMirror, KNOBS, Knob, knob};
+use schedlab_protocol::metrics::Value;
 use std::ffi::OsString;
 
 /// Exit status of a point that did not run because its runtime has no

@@ -264,8 +264,20 @@ pub fn point_context(
         .with_metrics(&extremes)
 }
 
+/// A predicate value as a parameter value (knobs are numbers or words).
+fn knob_value(v: &schedlab_protocol::predicate::Val) -> Option<Value> {
+    use schedlab_protocol::predicate::Val;
+    match v {
+        Val::Num(n) => Some(Value::Num(*n)),
+        Val::Str(s) => Some(Value::Str(s.clone())),
+        Val::Bool(_) => None,
+    }
+}
+
 /// The verdicts of `sweep` whose filter holds in `ctx`, each with its id
-/// and whether its `expect` holds, in the file's order.
+/// and whether its `expect` holds, in the file's order. As in the runner,
+/// a point with a scheduler knob off its default is judged only by the
+/// verdicts whose filter names that knob (`knobs::in_view`).
 pub fn judge(sweep: &Sweep, ctx: &MapContext) -> Vec<(String, bool)> {
     let holds = |src: &str| {
         Predicate::parse(src)
@@ -273,9 +285,16 @@ pub fn judge(sweep: &Sweep, ctx: &MapContext) -> Vec<(String, bool)> {
             .eval(ctx)
             .unwrap_or_else(|e| panic!("{src}: {e}"))
     };
+    let params: schedlab_protocol::metrics::Params = ctx
+        .vars
+        .iter()
+        .filter(|(k, _)| schedlab_protocol::knobs::knob(k).is_some())
+        .filter_map(|(k, v)| Some((k.clone(), knob_value(v)?)))
+        .collect();
     sweep
         .verdicts
         .iter()
+        .filter(|v| schedlab_protocol::knobs::in_view(v.filter.as_deref(), &params))
         .filter(|v| v.filter.as_deref().is_none_or(holds))
         .map(|v| (v.id.clone(), holds(&v.expect)))
         .collect()

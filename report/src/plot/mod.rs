@@ -679,6 +679,7 @@ pub fn select_rows<'a>(
     let mut first_err = String::new();
     let matching: Vec<&PointResult> = rows
         .iter()
+        .filter(|p| schedlab_protocol::knobs::in_view(filter, &p.params))
         .filter(|p| match &parsed {
             None => true,
             Some(f) => match f.eval(&Row(p)) {

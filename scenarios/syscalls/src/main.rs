@@ -84,7 +84,9 @@
 //! `threads_self_tail_stop` (`/proc/self/status` Threads at those phases),
 //! `threads_created_load`, `threads_created` (gmp: Ms created, as Go's
 //! threadcreate profile counts), `timerslack_ns_min`, `timerslack_ns_max`,
-//! `load_s`, `tail_s`; plus the kit's `probe_*`.
+//! `load_s`, `tail_s`; plus the kit's `probe_*`. gmp only: `retakes_load`
+//! (sysmon's retakes of Ps in syscalls by load_stop; Go does not count
+//! them).
 
 use scenario_kit::hist::Histogram;
 use scenario_kit::tokio;
@@ -396,6 +398,8 @@ fn load_and_tail_gmp(ctx: &Ctx, plan: Plan) -> anyhow::Result<()> {
     ctx.phase("load_stop");
     ctx.metric("threads_self_load_stop", selfstat::threads() as f64);
     ctx.metric("threads_created_load", gmp::stats().threads_created as f64);
+    // sysmon's retakes of Ps in syscalls (the retake knobs move it)
+    ctx.metric("retakes_load", gmp::stats().retakes as f64);
     gmp::sleep(plan.tail);
     ctx.phase("tail_stop");
     ctx.metric("threads_self_tail_stop", selfstat::threads() as f64);
