@@ -188,6 +188,7 @@ fn judge(
 }
 
 fn point(mode: &str, d_us: f64, k: f64) -> Vec<(&'static str, Value)> {
+    let on = || Value::Str("on".into());
     vec![
         ("mode", Value::Str(mode.into())),
         ("d_us", num(d_us)),
@@ -195,7 +196,26 @@ fn point(mode: &str, d_us: f64, k: f64) -> Vec<(&'static str, Value)> {
         ("w", num(1.0)),
         ("procs", num(1.0)),
         ("slack", num(0.0)),
+        // the scheduler knobs' axes, at Go's design
+        ("gmp.handoff", on()),
+        ("gmp.sysmon", on()),
+        ("gmp.retake_exception", on()),
+        ("gmp.sysmon_delay_us", num(0.0)),
     ]
+}
+
+/// `point` with one knob set.
+fn with_knob(
+    mut p: Vec<(&'static str, Value)>,
+    knob: &str,
+    v: Value,
+) -> Vec<(&'static str, Value)> {
+    for (k, val) in p.iter_mut() {
+        if *k == knob {
+            *val = v.clone();
+        }
+    }
+    p
 }
 
 /// The verdicts hold for figures measured on the lab machine (gmp and go,
@@ -277,6 +297,43 @@ fn sweep_verdicts_judge_measured_figures() {
         ],
     );
     assert!(!v["tokio_pool_gives_threads_back"]);
+    // Knobs: hand-off off, k 6, 1 ms, w 1 (quick): 3 threads, no retake.
+    // Only the claims that name the knob judge the point: the hand-off
+    // claims of Go's design do not see it.
+    let off = with_knob(
+        point("wrapped", 1000.0, 6.0),
+        "gmp.handoff",
+        Value::Str("off".into()),
+    );
+    let measured = [
+        ("threads_self_load_stop", 3.0),
+        ("threads_self_tail_stop", 3.0),
+        ("retakes_load", 0.0),
+    ];
+    let v = judge(&sweep, "gmp", &off, &measured);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert!(v["handoff_off_adds_no_threads"]);
+    // what the hand-off does (8 threads, 72 retakes) fails that claim
+    let v = judge(
+        &sweep,
+        "gmp",
+        &off,
+        &[("threads_self_load_stop", 8.0), ("retakes_load", 72.0)],
+    );
+    assert!(!v["handoff_off_adds_no_threads"]);
+    // a fixed 10 ms sysmon delay: 18 retakes in a 0.42 s load
+    let delay = with_knob(
+        point("wrapped", 1000.0, 6.0),
+        "gmp.sysmon_delay_us",
+        num(10000.0),
+    );
+    let v = judge(
+        &sweep,
+        "gmp",
+        &delay,
+        &[("retakes_load", 18.0), ("load_s", 0.42)],
+    );
+    assert!(v["fixed_sysmon_delay_retakes_once_per_tick"], "{v:?}");
 }
 
 /// Every runtime has points, the quick profile is small, and gmp and go
@@ -288,12 +345,13 @@ fn sweep_expands_for_every_runtime() {
         .expand(&["gmp".into(), "go".into(), "tokio".into()])
         .expect("expands");
     let count = |rt: &str| full.iter().filter(|p| p.runtime == rt).count();
-    assert_eq!((count("gmp"), count("go"), count("tokio")), (178, 178, 267));
+    // 178 of Go's design + 15 with one knob off (gmp; go skips them)
+    assert_eq!((count("gmp"), count("go"), count("tokio")), (193, 193, 267));
     sweep.apply_quick();
     let quick = sweep
         .expand(&["gmp".into(), "go".into(), "tokio".into()])
         .expect("expands");
-    assert_eq!(quick.len(), 42);
+    assert_eq!(quick.len(), 42 + 12);
     let gmp_ids: Vec<_> = quick
         .iter()
         .filter(|p| p.runtime == "gmp")
