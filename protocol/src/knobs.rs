@@ -179,6 +179,18 @@ pub fn at_default(axis: &str, params: &crate::metrics::Params) -> bool {
     }
 }
 
+/// `params` with every knob it lacks at its default: a point that has no
+/// knob axis runs with the knob at its default, so a predicate naming a
+/// knob judges it like a point that has the axis at the default.
+pub fn with_defaults(params: &crate::metrics::Params) -> crate::metrics::Params {
+    let mut p = params.clone();
+    for k in KNOBS {
+        p.entry(k.key.to_string())
+            .or_insert_with(|| k.default_value());
+    }
+    p
+}
+
 /// Whether a point belongs to a view of a sweep — a verdict, a fidelity
 /// row, a plot — whose `where` is `filter`: a point with a knob off its
 /// default belongs only to views whose filter names that knob. So the
@@ -285,6 +297,10 @@ mod tests {
         assert!(in_view(Some("gmp.handoff == 'off'"), &off));
         assert!(in_view(Some("gmp.handoff != 'on' && mode == 'raw'"), &off));
         assert!(!in_view(Some("gmp.handoff == 'off'"), &two_off));
+        let d = with_defaults(&p(&[("mode", "raw"), ("gmp.handoff", "off")]));
+        assert_eq!(d["gmp.handoff"], Value::Str("off".into()));
+        assert_eq!(d["gmp.max_threads"], Value::Num(10000.0));
+        assert_eq!(d.len(), 1 + KNOBS.len());
     }
 
     #[test]

@@ -434,7 +434,8 @@ fn where_holds(filter: &Option<String>, params: &Params, runtime: Option<&str>) 
     let Ok(p) = Predicate::parse(src) else {
         return false;
     };
-    let mut ctx = MapContext::new().with_params(params);
+    let params = schedlab_protocol::knobs::with_defaults(params);
+    let mut ctx = MapContext::new().with_params(&params);
     if let Some(r) = runtime {
         ctx = ctx.with_runtime(r);
     }

@@ -264,6 +264,15 @@ pub fn point_context(
         .with_metrics(&extremes)
 }
 
+/// A parameter value as a predicate value.
+fn knob_value_of(v: &Value) -> Option<schedlab_protocol::predicate::Val> {
+    use schedlab_protocol::predicate::Val;
+    Some(match v {
+        Value::Num(n) => Val::Num(*n),
+        Value::Str(s) => Val::Str(s.clone()),
+    })
+}
+
 /// A predicate value as a parameter value (knobs are numbers or words).
 fn knob_value(v: &schedlab_protocol::predicate::Val) -> Option<Value> {
     use schedlab_protocol::predicate::Val;
@@ -279,6 +288,14 @@ fn knob_value(v: &schedlab_protocol::predicate::Val) -> Option<Value> {
 /// a point with a scheduler knob off its default is judged only by the
 /// verdicts whose filter names that knob (`knobs::in_view`).
 pub fn judge(sweep: &Sweep, ctx: &MapContext) -> Vec<(String, bool)> {
+    // a point without a knob's axis runs with the knob at its default
+    let mut ctx = ctx.clone();
+    for k in schedlab_protocol::knobs::KNOBS {
+        if let Some(v) = knob_value_of(&k.default_value()) {
+            ctx.vars.entry(k.key.to_string()).or_insert(v);
+        }
+    }
+    let ctx = &ctx;
     let holds = |src: &str| {
         Predicate::parse(src)
             .unwrap_or_else(|e| panic!("{src}: {e}"))

@@ -194,3 +194,73 @@ fn sweep_verdicts_tell_a_stall_from_a_healthy_runtime() {
         [(id("bug_thread_exhaustion"), false)]
     );
 }
+
+/// The knob points (issue 15): which exist, and the claims that judge them.
+#[test]
+fn knob_points_and_their_claims() {
+    let sweep = testing::load_sweep(env!("CARGO_MANIFEST_DIR"));
+    let rts = ["gmp".to_string(), "go".to_string(), "tokio".to_string()];
+    let knob_ids = |s: &schedlab_protocol::sweep::Sweep| -> Vec<String> {
+        s.expand(&rts)
+            .expect("expands")
+            .into_iter()
+            .filter(|p| p.point_id.contains("gmp."))
+            .map(|p| format!("{} {}", p.runtime, p.point_id))
+            .collect()
+    };
+    assert_eq!(
+        knob_ids(&sweep),
+        [
+            "gmp conns-10_procs-2_variant-fixed_gmp.netpoll-off",
+            "gmp conns-100_procs-2_variant-bug_gmp.max_threads-50",
+            "gmp conns-100_procs-2_variant-fixed_gmp.netpoll-off",
+            "gmp conns-1000_procs-2_variant-bug_gmp.max_threads-500",
+            "gmp conns-1000_procs-2_variant-fixed_gmp.netpoll-off",
+            "go conns-10_procs-2_variant-fixed_gmp.netpoll-off",
+            "go conns-100_procs-2_variant-bug_gmp.max_threads-50",
+            "go conns-100_procs-2_variant-fixed_gmp.netpoll-off",
+            "go conns-1000_procs-2_variant-bug_gmp.max_threads-500",
+            "go conns-1000_procs-2_variant-fixed_gmp.netpoll-off",
+        ]
+    );
+    let judge = |rt: &str, pairs: &[(&str, Value)], m: &[(&str, f64)], outcome: &str| {
+        let mut ctx = testing::point_context(rt, &testing::params(pairs), &testing::metrics(m));
+        ctx.vars.insert(
+            "outcome".into(),
+            schedlab_protocol::predicate::Val::Str(outcome.into()),
+        );
+        testing::judge(&sweep, &ctx)
+    };
+    let w = |s: &str| Value::Str(s.into());
+    let fixed_off = [
+        ("conns", Value::Num(100.0)),
+        ("procs", Value::Num(2.0)),
+        ("variant", w("fixed")),
+        ("gmp.netpoll", w("off")),
+    ];
+    // measured: 104 threads for 100 connections; the knob-free claims
+    // (fixed_threads_flat) do not judge the point
+    assert_eq!(
+        judge("gmp", &fixed_off, &[("threads_peak", 104.0)], "ok"),
+        [("netpoll_off_threads_per_conn".to_string(), true)]
+    );
+    assert_eq!(
+        judge("gmp", &fixed_off, &[("threads_peak", 4.0)], "ok"),
+        [("netpoll_off_threads_per_conn".to_string(), false)]
+    );
+    let limit = [
+        ("conns", Value::Num(1000.0)),
+        ("procs", Value::Num(2.0)),
+        ("variant", w("bug")),
+        ("gmp.max_threads", Value::Num(500.0)),
+    ];
+    // measured: go 499, gmp 453-491 threads before "thread exhaustion"
+    assert_eq!(
+        judge("go", &limit, &[("threads_peak", 499.0)], "limit"),
+        [("thread_limit_dies_at_the_limit".to_string(), true)]
+    );
+    assert_eq!(
+        judge("gmp", &limit, &[("threads_peak", 1004.0)], "ok"),
+        [("thread_limit_dies_at_the_limit".to_string(), false)]
+    );
+}
