@@ -78,6 +78,14 @@ pub fn document(r: &Report<'_>) -> String {
     for s in &r.scenarios {
         o.push_str(&scenario(r, s));
     }
+    if let Some(t) = crate::decisions::table(r.run) {
+        let _ = write!(
+            o,
+            "<h2 id=\"design-decisions\">Design decisions</h2>\n<p>{}</p>\n",
+            esc(crate::decisions::INTRO)
+        );
+        o.push_str(&table(&t, "decisions"));
+    }
     o.push_str("</body>\n</html>\n");
     o
 }

@@ -41,7 +41,10 @@
 //! * [`plot`] — figures (sweep, timeseries, cdf, no-data) drawn to PNG+SVG.
 //! * `html`, `md` — the two report documents, from the same [`Report`]
 //!   model built here.
+//! * `decisions` — the "Design decisions" table (what each scheduler knob
+//!   changed), printed by both after the scenarios.
 
+mod decisions;
 mod html;
 pub mod load;
 mod md;

@@ -68,6 +68,14 @@ pub fn document(r: &Report<'_>) -> String {
     for s in &r.scenarios {
         scenario(&mut o, r, s);
     }
+    if let Some(t) = crate::decisions::table(r.run) {
+        let _ = write!(
+            o,
+            "\n## Design decisions\n\n{}\n\n",
+            crate::decisions::INTRO
+        );
+        o.push_str(&table(&t));
+    }
     o
 }
 
