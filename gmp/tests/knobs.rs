@@ -74,18 +74,14 @@ fn main_runs_beside_tight_loop(async_preempt: bool) -> bool {
     })
 }
 
-/// Rule kept (rules.rs long_running_g_is_preempted for safepoints): with
-/// async preemption a tight loop is stopped by sysmon's signal after 10 ms.
-fn asyncpreempt_on_stops_a_tight_loop() -> Result<(), String> {
-    ensure(main_runs_beside_tight_loop(true), || {
-        "main waited for the 2 s tight loop although async preemption is on".into()
-    })
-}
-
 /// Knob `async_preempt(false)` (Go: GODEBUG=asyncpreemptoff=1): sysmon
 /// still asks the looping goroutine to stop but sends no signal; a loop
-/// without safepoints never sees the request and holds the only P.
+/// without safepoints never sees the request and holds the only P. The
+/// control, knob on: sysmon's signal stops the loop after 10 ms.
 fn asyncpreempt_off_tight_loop_holds_the_p() -> Result<(), String> {
+    ensure(main_runs_beside_tight_loop(true), || {
+        "control: main waited for the 2 s tight loop although async preemption is on".into()
+    })?;
     ensure(!main_runs_beside_tight_loop(false), || {
         "main ran beside the tight loop: async_preempt(false) did not stop the signal".into()
     })
@@ -161,17 +157,14 @@ fn gc_completes_beside_tight_loop(async_preempt: bool) -> bool {
     })
 }
 
-/// Rule kept (stw.rs): the stop-the-world's preemption signal stops a
-/// tight loop, so gc() completes while the loop would still run.
-fn asyncpreempt_on_gc_stops_a_tight_loop() -> Result<(), String> {
-    ensure(gc_completes_beside_tight_loop(true), || {
-        "gc() waited for the 1.5 s tight loop although async preemption is on".into()
-    })
-}
-
 /// Knob `async_preempt(false)`: golang/go#10958, "tight loop blocks GC":
-/// the stop-the-world waits until the loop ends by itself.
+/// the stop-the-world waits until the loop ends by itself. The control,
+/// knob on: the stop-the-world's signal stops the loop and gc() completes
+/// while the loop would still run.
 fn asyncpreempt_off_gc_waits_for_the_loop() -> Result<(), String> {
+    ensure(gc_completes_beside_tight_loop(true), || {
+        "control: gc() waited for the 1.5 s tight loop although async preemption is on".into()
+    })?;
     ensure(!gc_completes_beside_tight_loop(false), || {
         "gc() completed during the tight loop with async preemption off".into()
     })
@@ -441,20 +434,12 @@ fn gmp_debug_rejects_unknown_knobs() -> Result<(), String> {
 
 const CASES: &[Case] = &[
     Case::new(
-        "asyncpreempt_on_stops_a_tight_loop",
-        asyncpreempt_on_stops_a_tight_loop,
-    ),
-    Case::new(
         "asyncpreempt_off_tight_loop_holds_the_p",
         asyncpreempt_off_tight_loop_holds_the_p,
     ),
     Case::new(
         "asyncpreempt_off_keeps_safepoint_preemption",
         asyncpreempt_off_keeps_safepoint_preemption,
-    ),
-    Case::new(
-        "asyncpreempt_on_gc_stops_a_tight_loop",
-        asyncpreempt_on_gc_stops_a_tight_loop,
     ),
     Case::new(
         "asyncpreempt_off_gc_waits_for_the_loop",
