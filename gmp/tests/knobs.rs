@@ -43,35 +43,55 @@ fn tight_loop(stop: &AtomicBool, cap: Duration) -> bool {
     }
 }
 
-/// procs 1: a goroutine in a tight loop, main asleep for 1 ms. Returns
-/// whether main ran while the loop was still running.
-fn main_runs_beside_tight_loop(async_preempt: bool) -> bool {
+/// A goroutine in a tight loop (capped at `cap`) while main, once the loop
+/// runs, does `act` (sleep 1 ms; a gc()). Returns whether `act` finished
+/// while the loop still ran (main then stops it).
+fn act_beside_tight_loop(procs: usize, async_preempt: bool, cap: Duration, act: fn()) -> bool {
     let rt = build(
         gmp::Runtime::builder()
-            .procs(1)
-            .async_preempt(async_preempt),
+            .procs(procs)
+            .async_preempt(async_preempt)
+            .stw_watchdog(None),
     );
     rt.block_on(move || {
-        let main_ran = Arc::new(AtomicBool::new(false));
-        let ended_by_main = Arc::new(AtomicBool::new(false));
+        let looping = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let ended_by_stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
-        let (m2, e2, d2) = (main_ran.clone(), ended_by_main.clone(), done.clone());
+        let (l2, s2, e2, d2) = (looping.clone(), stop.clone(), ended_by_stop.clone(), done.clone());
         gmp::go(move || {
-            e2.store(tight_loop(&m2, Duration::from_secs(2)), Release);
+            l2.store(true, Release);
+            e2.store(tight_loop(&s2, cap), Release);
             d2.store(true, Release);
         });
-        gmp::sleep(Duration::from_millis(1));
-        main_ran.store(true, Release);
+        wait_flag(&looping, Duration::from_millis(1));
+        let t0 = Instant::now();
+        act();
+        let took = t0.elapsed();
+        stop.store(true, Release);
         wait_flag(&done, Duration::from_millis(5));
         let s = gmp::stats();
         println!(
-            "  async_preempt={async_preempt}: main ran during the loop: {}; preempt requests {}, signals {}",
-            ended_by_main.load(Acquire),
+            "  procs {procs}, async_preempt={async_preempt}: main's act took {took:?}, done during the loop: {}; \
+             preempt requests {}, signals {}",
+            ended_by_stop.load(Acquire),
             s.preempt_requests,
             s.signals_sent
         );
-        ended_by_main.load(Acquire)
+        ended_by_stop.load(Acquire)
     })
+}
+
+/// procs 1: main sleeps 1 ms beside a 2 s tight loop.
+fn main_runs_beside_tight_loop(async_preempt: bool) -> bool {
+    act_beside_tight_loop(1, async_preempt, Duration::from_secs(2), || {
+        gmp::sleep(Duration::from_millis(1))
+    })
+}
+
+/// procs 2: main calls gc() (two stop-the-worlds) beside a 1.5 s loop.
+fn gc_completes_beside_tight_loop(async_preempt: bool) -> bool {
+    act_beside_tight_loop(2, async_preempt, Duration::from_millis(1500), gmp::gc)
 }
 
 /// Knob `async_preempt(false)` (Go: GODEBUG=asyncpreemptoff=1): sysmon
@@ -120,40 +140,6 @@ fn asyncpreempt_off_keeps_safepoint_preemption() -> Result<(), String> {
         ensure(s.signals_sent == 0, || {
             format!("{} SIGURG sent with async preemption off", s.signals_sent)
         })
-    })
-}
-
-/// procs 2: a goroutine in a tight loop, main calls gc() (two
-/// stop-the-worlds). Returns whether gc() returned while the loop still ran.
-fn gc_completes_beside_tight_loop(async_preempt: bool) -> bool {
-    let rt = build(
-        gmp::Runtime::builder()
-            .procs(2)
-            .async_preempt(async_preempt)
-            .stw_watchdog(None),
-    );
-    rt.block_on(move || {
-        let gc_done = Arc::new(AtomicBool::new(false));
-        let ended_by_gc = Arc::new(AtomicBool::new(false));
-        let looping = Arc::new(AtomicBool::new(false));
-        let (g2, e2, l2) = (gc_done.clone(), ended_by_gc.clone(), looping.clone());
-        gmp::go(move || {
-            l2.store(true, Release);
-            e2.store(tight_loop(&g2, Duration::from_millis(1500)), Release);
-        });
-        wait_flag(&looping, Duration::from_millis(1));
-        let t0 = Instant::now();
-        gmp::gc();
-        let took = t0.elapsed();
-        gc_done.store(true, Release);
-        gmp::sleep(Duration::from_millis(20));
-        let (stops, max_stop) = gmp::stw_stats();
-        println!(
-            "  async_preempt={async_preempt}: gc() took {took:?}; stops {stops}, longest stop {max_stop:?}; \
-             gc returned during the loop: {}",
-            ended_by_gc.load(Acquire)
-        );
-        ended_by_gc.load(Acquire)
     })
 }
 
