@@ -82,6 +82,9 @@ enum Cmd {
         /// Only the quick slice (one case per failure, and one healthy).
         #[arg(long)]
         quick: bool,
+        /// Only this scenario's cases.
+        #[arg(long, value_name = "SCENARIO")]
+        only: Option<String>,
     },
     /// Recompute the analysis and rebuild the report of a stored run
     /// without running anything.
@@ -202,7 +205,12 @@ fn real_main() -> anyhow::Result<i32> {
             run::run(&root, &bin_dir, sweeps, &o, "all")
         }
         Cmd::Watch(args) => Ok(watchcmd::watch(args)),
-        Cmd::WatchCorpus { quick } => Ok(watchcmd::corpus(&root()?, &bin_dir, *quick)),
+        Cmd::WatchCorpus { quick, only } => Ok(watchcmd::corpus(
+            &root()?,
+            &bin_dir,
+            *quick,
+            only.as_deref(),
+        )),
         Cmd::Report { run_dir, check } => {
             let dir = match run_dir {
                 Some(d) => d.clone(),

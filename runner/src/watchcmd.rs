@@ -16,7 +16,7 @@ pub fn watch(args: &cli::WatchArgs) -> i32 {
 /// `schedlab watch-corpus [--quick]`: the confusion matrix; exit 3 when a
 /// case was named wrongly (a case that could not run, e.g. go without a
 /// toolchain, is listed and not counted).
-pub fn corpus(root: &Path, bin_dir: &Path, quick: bool) -> i32 {
+pub fn corpus(root: &Path, bin_dir: &Path, quick: bool, only: Option<&str>) -> i32 {
     let go = discover::find_go();
     let resolve = |scenario: &str, runtime: &str| -> Result<PathBuf, String> {
         if runtime == "go" {
@@ -32,13 +32,20 @@ pub fn corpus(root: &Path, bin_dir: &Path, quick: bool) -> i32 {
         }
     };
     let total_s = |n: usize| n as u64 * corpus::WATCH_FOR.as_secs();
-    let n = corpus::CASES.iter().filter(|c| !quick || c.quick).count();
+    let n = corpus::select(quick, only).len();
+    if n == 0 {
+        eprintln!(
+            "schedlab watch-corpus: no case for `{}`; scenarios: baseline, dup_fd, sender_leak, ffi_cap, syscalls, timer_stw",
+            only.unwrap_or("")
+        );
+        return 2;
+    }
     eprintln!(
         "schedlab watch-corpus: {n} cases, {} s each (about {} s)",
         corpus::WATCH_FOR.as_secs(),
         total_s(n)
     );
-    let outcomes = corpus::run(quick, &resolve, &mut |i, n, o| {
+    let outcomes = corpus::run(quick, only, &resolve, &mut |i, n, o| {
         eprintln!("[{i:>2}/{n}] {}", corpus::case_line(o));
     });
     println!();

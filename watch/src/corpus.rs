@@ -210,10 +210,11 @@ pub fn command(bin: &std::path::Path, c: &Case) -> Vec<String> {
 /// `progress` hears of each case as it ends.
 pub fn run(
     quick: bool,
+    only: Option<&str>,
     resolve: &dyn Fn(&str, &str) -> Result<PathBuf, String>,
     progress: &mut dyn FnMut(usize, usize, &Outcome),
 ) -> Vec<Outcome> {
-    let cases: Vec<&Case> = CASES.iter().filter(|c| !quick || c.quick).collect();
+    let cases = select(quick, only);
     let mut out = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         let o = run_case(c, resolve);
@@ -224,6 +225,15 @@ pub fn run(
         }
     }
     out
+}
+
+/// The cases to run: all, the quick slice, and/or one scenario's.
+pub fn select(quick: bool, only: Option<&str>) -> Vec<&'static Case> {
+    CASES
+        .iter()
+        .filter(|c| !quick || c.quick)
+        .filter(|c| only.is_none_or(|o| c.scenario == o))
+        .collect()
 }
 
 fn run_case(c: &Case, resolve: &dyn Fn(&str, &str) -> Result<PathBuf, String>) -> Outcome {

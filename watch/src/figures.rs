@@ -12,8 +12,9 @@ use crate::syscalls::{self, Class};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
-/// A thread uses at least this share of a core to count as busy.
-pub const BUSY_CORES: f64 = 0.25;
+/// A thread gets at least this share of a core to count as busy (getting
+/// CPU at all, whatever the machine's other load).
+pub const BUSY_CORES: f64 = 0.05;
 
 /// The thread that used the most CPU over a tick.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,8 +54,14 @@ pub struct Figures {
     /// Of those (scanned), how many read a socket without O_NONBLOCK.
     pub socket_readers_blocking: u64,
     pub socket_read_example: Option<BlockedRead>,
-    /// Threads blocked in a slow call: sleeps, file I/O, open, fsync.
+    /// Threads blocked in a slow call at the tick: sleeps, file I/O, open,
+    /// fsync (scanned threads, not scaled: one sleeper in a sampled 10,000
+    /// must not read as six).
     pub slow: f64,
+    /// Every thread caught in a slow call at the tick or by the peeks
+    /// before it, tid -> call (threads named `*sysmon*` left out: the
+    /// runtime's own sleeper).
+    pub slow_threads: BTreeMap<i32, String>,
     /// The slow calls, by name (scanned threads).
     pub slow_calls: BTreeMap<String, u64>,
     /// Threads parked in futex/epoll/poll.
@@ -151,10 +158,16 @@ impl Deriver {
                     (Class::FdRead, Some(fd)) if fd.kind == FdKind::File => {
                         slow += 1;
                         *f.slow_calls.entry(syscalls::name(nr)).or_default() += 1;
+                        if !t.comm.contains("sysmon") {
+                            f.slow_threads.insert(t.tid, syscalls::name(nr));
+                        }
                     }
                     (Class::Slow, _) => {
                         slow += 1;
                         *f.slow_calls.entry(syscalls::name(nr)).or_default() += 1;
+                        if !t.comm.contains("sysmon") {
+                            f.slow_threads.insert(t.tid, syscalls::name(nr));
+                        }
                     }
                     (Class::Idle, _) => idle += 1,
                     (Class::Yield, _) => f.yielding += 1,
@@ -196,7 +209,18 @@ impl Deriver {
         }
         f.r_threads = r as f64 * scale;
         f.socket_readers = sock as f64 * scale;
-        f.slow = slow as f64 * scale;
+        f.slow = slow as f64;
+        for &(tid, nr) in &tick.peeked_slow {
+            let sysmon = tick
+                .scanned
+                .iter()
+                .any(|t| t.tid == tid && t.comm.contains("sysmon"));
+            if !sysmon {
+                f.slow_threads
+                    .entry(tid)
+                    .or_insert_with(|| syscalls::name(nr));
+            }
+        }
         f.idle = idle as f64 * scale;
         let mut names: Vec<(String, u64)> = names.into_iter().collect();
         names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -7,7 +7,7 @@
 //!   environment, else the CPUs it may run on (Go 1.19 counts the affinity
 //!   mask and ignores cgroup quotas).
 //! * **tokio**: threads named `tokio-runtime-w…` (the default name, cut to
-//!   15 bytes by the kernel).
+//!   15 bytes by the kernel) or `tokio-rt-worker` (tokio 1.4x and later).
 //! * **gmp**: this lab's model names its threads `gmp-m<N>` and
 //!   `gmp-sysmon`.
 //! * Anything else is `unknown`; its cap is the CPU count (affinity, then a
@@ -60,6 +60,8 @@ pub struct RuntimeInfo {
     pub cap_source: String,
     /// CPUs the process may use (affinity, then quota).
     pub cpus: u64,
+    /// CPUs in its affinity mask (Go's default GOMAXPROCS).
+    pub affinity: u64,
 }
 
 /// Looks at `pid`'s executable, environment and thread names.
@@ -79,34 +81,29 @@ pub fn detect(pid: i32, thread_names: &[String]) -> RuntimeInfo {
         cap: 1,
         cap_source: String::new(),
         cpus: 1,
+        affinity: 1,
     };
     let cpus = cpus_of(pid);
-    let gomaxprocs = environ(pid)
+    info.cpus = cpus.effective();
+    info.affinity = cpus.affinity;
+    info.refine(pid, thread_names);
+    info
+}
+
+/// GOMAXPROCS in `pid`'s environment, when set to a number.
+fn gomaxprocs(pid: i32) -> Option<u64> {
+    environ(pid)
         .into_iter()
         .find_map(|(k, v)| (k == "GOMAXPROCS").then_some(v))
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|&n| n > 0);
-    info.cpus = cpus.effective();
-    match (info.kind, gomaxprocs) {
-        (Kind::Go, Some(n)) => {
-            info.cap = n;
-            info.cap_source = format!("GOMAXPROCS={n} from the environment");
-        }
-        (Kind::Go, None) => {
-            info.cap = cpus.affinity;
-            info.cap_source = format!("GOMAXPROCS unset: the {} CPUs it may run on", cpus.affinity);
-        }
-        _ => {}
-    }
-    info.refine(thread_names);
-    info
+        .filter(|&n| n > 0)
 }
 
 impl RuntimeInfo {
     /// Names the runtime from thread names, when the executable did not
     /// (a program names its threads as it starts them, after the first
     /// look). Returns whether it is known now.
-    pub fn refine(&mut self, thread_names: &[String]) -> bool {
+    pub fn refine(&mut self, pid: i32, thread_names: &[String]) -> bool {
         if self.kind == Kind::Unknown {
             if thread_names
                 .iter()
@@ -120,7 +117,21 @@ impl RuntimeInfo {
                 self.kind = Kind::Gmp;
             }
         }
-        if self.kind != Kind::Go {
+        if self.kind == Kind::Go {
+            // Read again each time: a program may re-exec itself with
+            // GOMAXPROCS set (the lab's Go programs do).
+            match gomaxprocs(pid) {
+                Some(n) => {
+                    self.cap = n;
+                    self.cap_source = format!("GOMAXPROCS={n} from the environment");
+                }
+                None => {
+                    self.cap = self.affinity;
+                    self.cap_source =
+                        format!("GOMAXPROCS unset: the {} CPUs it may run on", self.affinity);
+                }
+            }
+        } else {
             self.cap = self.cpus;
             self.cap_source = format!(
                 "the CPU count ({}): {} cap is not visible from outside",

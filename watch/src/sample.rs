@@ -35,6 +35,8 @@ use std::time::{Duration, Instant};
 pub const SCAN_BUDGET: f64 = 0.03;
 /// Fewer threads than this are always scanned in full.
 pub const FULL_SCAN_BELOW: usize = 512;
+/// Peeks read every thread's syscall only in processes this small.
+pub const PEEK_MAX_THREADS: usize = 256;
 /// At most this many descriptors are resolved (readlink) per tick.
 pub const FD_SCAN_MAX: usize = 4096;
 
@@ -139,6 +141,9 @@ pub struct Tick {
     pub new_threads: u64,
     /// What the per-thread scan cost (seconds of this thread's CPU).
     pub scan_cost_s: f64,
+    /// Threads caught in a slow syscall by the peeks since the last tick
+    /// (tid, syscall number).
+    pub peeked_slow: Vec<(i32, i64)>,
 }
 
 /// Why a look failed.
@@ -166,6 +171,7 @@ pub struct Collector {
     period: Duration,
     buf: Vec<u8>,
     first: bool,
+    peeked_slow: Vec<(i32, i64)>,
 }
 
 impl Collector {
@@ -183,6 +189,7 @@ impl Collector {
             period,
             buf: Vec::with_capacity(1024),
             first: true,
+            peeked_slow: Vec::new(),
         })
     }
 
@@ -233,7 +240,25 @@ impl Collector {
             fds,
             new_threads,
             scan_cost_s,
+            peeked_slow: std::mem::take(&mut self.peeked_slow),
         })
+    }
+
+    /// A quick look at every thread's syscall (small processes only),
+    /// remembering those in a slow call for the next tick.
+    pub fn peek_slow(&mut self) {
+        let Ok(tids) = self.task_ids() else { return };
+        if tids.len() > PEEK_MAX_THREADS {
+            return;
+        }
+        for tid in tids {
+            let path = format!("/proc/{}/task/{tid}/syscall", self.pid);
+            if let Some(Sys::In { nr, .. }) = self.read_small(&path).map(parse_syscall)
+                && syscalls::class(nr) == Class::Slow
+            {
+                self.peeked_slow.push((tid, nr));
+            }
+        }
     }
 
     fn task_ids(&self) -> Result<Vec<i32>, LookError> {

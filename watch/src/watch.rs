@@ -101,6 +101,9 @@ pub struct Report {
     pub started_unix: f64,
 }
 
+/// Peeks at blocked threads' syscalls between two looks.
+const PEEKS: u32 = 4;
+
 /// Set by SIGINT/SIGTERM/SIGHUP while a watch runs.
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -264,7 +267,7 @@ fn watch_pid(
             // At the first look, while the executable is surely there.
             None => rt = Some(runtime::detect(pid, &names)),
             Some(r) => {
-                r.refine(&names);
+                r.refine(pid, &names);
             }
         }
         syscalls_readable &= syscalls_were_readable(&tick);
@@ -295,8 +298,22 @@ fn watch_pid(
             };
         }
         let next = tick_start + opts.every;
+        // Between looks, a few quick peeks at blocked threads' syscalls:
+        // threads that cycle between a slow call and a wait for their P
+        // are in the call a small part of the time.
+        let peek_every = opts.every / (PEEKS + 1);
+        let mut next_peek = tick_start + peek_every;
         while Instant::now() < next && !STOP.load(Ordering::SeqCst) {
-            std::thread::sleep((next - Instant::now()).min(Duration::from_millis(50)));
+            if Instant::now() >= next_peek {
+                col.peek_slow();
+                next_peek += peek_every;
+            }
+            let until = next.min(next_peek);
+            std::thread::sleep(
+                until
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(50)),
+            );
         }
     };
     poll_stop.store(true, Ordering::SeqCst);
