@@ -86,6 +86,7 @@ pub fn options(a: &WatchArgs) -> Result<Options, WatchError> {
         stacks: a.stacks,
         pprof: a.pprof.clone(),
         quiet_child: false,
+        child_env: Vec::new(),
     })
 }
 

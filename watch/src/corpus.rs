@@ -28,6 +28,8 @@ pub struct Case {
     pub params: &'static [&'static str],
     /// In `make test`'s quick slice.
     pub quick: bool,
+    /// Watch with `--pprof` too (the Go program serves it on a free port).
+    pub pprof: bool,
 }
 
 const fn case(
@@ -43,7 +45,13 @@ const fn case(
         runtime,
         params,
         quick,
+        pprof: false,
     }
+}
+
+/// A Go case watched with `--pprof` as well.
+const fn with_pprof(c: Case) -> Case {
+    Case { pprof: true, ..c }
 }
 
 use Signature as S;
@@ -61,6 +69,7 @@ pub const CASES: &[Case] = &[
     case(S::None, "dup_fd", "tokio", &["variant=fixed"], false),
     case(S::Leak, "sender_leak", "gmp", &["variant=leak"], true),
     case(S::Leak, "sender_leak", "go", &["variant=leak"], false),
+    with_pprof(case(S::Leak, "sender_leak", "go", &["variant=leak"], false)),
     case(S::Leak, "sender_leak", "tokio", &["variant=leak"], false),
     case(S::Leak, "sender_leak", "threads", &["variant=leak"], false),
     case(
@@ -247,19 +256,30 @@ fn run_case(c: &Case, resolve: &dyn Fn(&str, &str) -> Result<PathBuf, String>) -
             };
         }
     };
-    let opts = Options {
+    let mut opts = Options {
         target: Target::Command(command(&bin, c)),
         duration: WATCH_FOR,
         every: Duration::from_secs(1),
         stacks: false,
         pprof: None,
         quiet_child: true,
+        child_env: Vec::new(),
     };
+    if c.pprof {
+        // A port the kernel just gave us and we let go of.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_or(0, |a| a.port());
+        let addr = format!("127.0.0.1:{port}");
+        opts.child_env
+            .push(("SCHEDLAB_PPROF_ADDR".into(), addr.clone()));
+        opts.pprof = Some(format!("http://{addr}"));
+    }
     match watch::watch(&opts, |_, _| {}) {
         Ok(r) => Outcome {
             case: c.clone(),
             named: Ok(r.verdict.signature),
-            evidence: r.verdict.evidence.first().cloned().unwrap_or_default(),
+            evidence: r.verdict.evidence.join("; "),
         },
         Err(e) => Outcome {
             case: c.clone(),
@@ -308,10 +328,11 @@ pub fn matrix(outcomes: &[Outcome]) -> String {
 /// One line per case.
 pub fn case_line(o: &Outcome) -> String {
     let what = format!(
-        "{} {} {}",
+        "{} {} {}{}",
         o.case.scenario,
         o.case.runtime,
-        o.case.params.join(" ")
+        o.case.params.join(" "),
+        if o.case.pprof { " --pprof" } else { "" }
     );
     match &o.named {
         Ok(n) if *n == o.case.expect => format!("ok    {what:<70} -> {}", n.id()),

@@ -90,6 +90,21 @@ pub fn detect(pid: i32, thread_names: &[String]) -> RuntimeInfo {
     info
 }
 
+/// The lab's gmp and tokio scenarios take their processor count as
+/// `--set procs=N` (GOMAXPROCS, or worker_threads): the cap the model or
+/// the runtime was given, which nothing else outside shows.
+fn lab_procs(pid: i32) -> Option<u64> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<String> = raw
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    args.windows(2)
+        .filter(|w| w[0] == "--set")
+        .find_map(|w| w[1].strip_prefix("procs=")?.parse().ok())
+        .filter(|&n: &u64| n > 0)
+}
+
 /// GOMAXPROCS in `pid`'s environment, when set to a number.
 fn gomaxprocs(pid: i32) -> Option<u64> {
     environ(pid)
@@ -107,7 +122,7 @@ impl RuntimeInfo {
         if self.kind == Kind::Unknown {
             if thread_names
                 .iter()
-                .any(|n| n.starts_with("tokio-runtime-w"))
+                .any(|n| n.starts_with("tokio-runtime-w") || n.starts_with("tokio-rt-worker"))
             {
                 self.kind = Kind::Tokio;
             } else if thread_names
@@ -131,6 +146,9 @@ impl RuntimeInfo {
                         format!("GOMAXPROCS unset: the {} CPUs it may run on", self.affinity);
                 }
             }
+        } else if let Some(n) = lab_procs(pid).filter(|_| self.kind != Kind::Unknown) {
+            self.cap = n;
+            self.cap_source = format!("procs={n} on its command line (a lab scenario)");
         } else {
             self.cap = self.cpus;
             self.cap_source = format!(
@@ -307,6 +325,23 @@ mod tests {
         sec[15] = 0;
         assert_eq!(buildinfo_version(&sec), None);
         assert_eq!(buildinfo_version(b"not go"), None);
+    }
+
+    #[test]
+    fn thread_names_name_tokio_and_gmp() {
+        let me = std::process::id() as i32;
+        for (name, kind) in [
+            ("tokio-rt-worker", Kind::Tokio),
+            ("tokio-runtime-w", Kind::Tokio),
+            ("gmp-sysmon", Kind::Gmp),
+            ("gmp-m3", Kind::Gmp),
+            ("worker-1", Kind::Unknown),
+        ] {
+            let mut i = detect(me, &[]);
+            i.refine(me, &[name.to_string()]);
+            assert_eq!(i.kind, kind, "{name}");
+            assert!(i.cap_source.contains("CPU count"), "{}", i.cap_source);
+        }
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct Options {
     /// A launched command's stdin, stdout and stderr go to /dev/null
     /// (the corpus: scenario metrics lines are noise there).
     pub quiet_child: bool,
+    /// Extra environment for a launched command.
+    pub child_env: Vec<(String, String)>,
 }
 
 /// Input the user can fix: exit 2.
@@ -149,7 +151,7 @@ pub fn watch(
     let pid = match &opts.target {
         Target::Pid(p) => *p,
         Target::Command(cmd) => {
-            let c = spawn(cmd, opts.quiet_child)?;
+            let c = spawn(cmd, opts.quiet_child, &opts.child_env)?;
             let pid = c.id() as i32;
             child = Some(c);
             pid
@@ -162,13 +164,13 @@ pub fn watch(
     result
 }
 
-fn spawn(cmd: &[String], quiet: bool) -> Result<Child, WatchError> {
+fn spawn(cmd: &[String], quiet: bool, env: &[(String, String)]) -> Result<Child, WatchError> {
     use std::process::Stdio;
     let (prog, args) = cmd
         .split_first()
         .ok_or_else(|| WatchError::Usage("give a PID or a command after --".into()))?;
     let mut c = Command::new(prog);
-    c.args(args);
+    c.args(args).envs(env.iter().cloned());
     if quiet {
         c.stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -231,8 +233,14 @@ fn watch_pid(
     let pprof_rx = match &opts.pprof {
         Some(base) => {
             let url = pprof::profile_url(base);
-            // The first answer decides whether the URL is usable at all.
-            pprof::fetch(&url, Duration::from_secs(2))?;
+            // The first answer decides whether the URL is usable at all; a
+            // command we just launched gets a few seconds to start serving.
+            let patience = if child.is_some() {
+                Duration::from_secs(5)
+            } else {
+                Duration::ZERO
+            };
+            first_answer(&url, patience)?;
             Some((
                 url.clone(),
                 pprof::spawn_poller(url, opts.every, t0, poll_stop.clone()),
@@ -353,6 +361,21 @@ fn watch_pid(
         watcher_cores,
         started_unix,
     })
+}
+
+/// Fetches until the endpoint answers or `patience` is spent.
+fn first_answer(url: &str, patience: Duration) -> Result<(), pprof::PprofError> {
+    let t0 = Instant::now();
+    loop {
+        match pprof::fetch(url, Duration::from_secs(2)) {
+            Ok(_) => return Ok(()),
+            Err(e @ pprof::PprofError::Unreachable { .. }) if t0.elapsed() < patience => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn exited(child: &mut Option<Child>) -> Ended {
