@@ -455,6 +455,7 @@ pub fn run_point(p: &PointRun) -> Result<PointEnd> {
     drop(metrics_w);
     let pid = child.id() as i32;
     let pgid = pid;
+    crate::sentinel::watch(pgid);
     let (tx, rx) = mpsc::channel::<ProcSample>();
     let sampler = Sampler::start(pid, t0, p.sample_period, tx);
 
@@ -525,6 +526,9 @@ pub fn run_point(p: &PointRun) -> Result<PointEnd> {
     signal_group(pgid, Signal::SIGKILL);
     let status = waitpid(Pid::from_raw(pid), None).context("reaping the scenario process")?;
     let clean = reap_group(pgid);
+    if clean {
+        crate::sentinel::release(pgid);
+    }
 
     // Everything that can write to the pipes is dead: read to the end.
     let t = now_ms(t0);

@@ -37,9 +37,12 @@ impl Lab {
         }
     }
 
-    /// `schedlab --root <lab> --bin-dir <lab>/bin ...`.
+    /// `schedlab --root <lab> --bin-dir <lab>/bin ...`. The binary is
+    /// this build's, or `$SCHEDLAB_UNDER_TEST` (to see a regression test
+    /// fail on an older build).
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(SCHEDLAB);
+        let bin = std::env::var("SCHEDLAB_UNDER_TEST").unwrap_or(SCHEDLAB.to_string());
+        let mut c = Command::new(bin);
         c.arg("--root")
             .arg(&self.dir)
             .arg("--bin-dir")
