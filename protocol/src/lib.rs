@@ -26,6 +26,7 @@ pub mod atomic;
 pub mod metrics;
 pub mod predicate;
 pub mod results;
+pub mod rundir;
 pub mod spec;
 pub mod sweep;
 pub mod util;

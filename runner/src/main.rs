@@ -7,6 +7,8 @@
 //!              [--sample-ms N] [--check] [--yes] [--shard K/N]
 //! schedlab run-all [--quick | --full] [...same knobs...]
 //! schedlab report [RUN_DIR]
+//! schedlab compare RUN_A RUN_B [--format text|markdown|html] [--out FILE] [--check]
+//! schedlab merge DIR... [--out DIR]
 //! ```
 //!
 //! Modules, in the order data flows:
@@ -28,9 +30,11 @@
 //! hold; 130 interrupted by SIGINT, SIGTERM or SIGHUP (results kept).
 
 mod analysis;
+mod compare;
 mod discover;
 mod fsutil;
 mod host;
+mod merge;
 mod run;
 mod sampler;
 mod sentinel;
@@ -85,6 +89,40 @@ enum Cmd {
         /// Exit 3 unless every verdict reproduced or fixed (see `run --check`).
         #[arg(long)]
         check: bool,
+    },
+    /// What changed from run A to run B: verdicts flipped, fidelity rows
+    /// won or lost, outcomes, and metrics that moved beyond the repeats'
+    /// spread.
+    Compare {
+        /// The run before (e.g. results/<id> of the unchanged code).
+        run_a: PathBuf,
+        /// The run after.
+        run_b: PathBuf,
+        /// text (default), markdown or html; default from --out's extension.
+        #[arg(long, value_enum)]
+        format: Option<compare::Format>,
+        /// Write to this file instead of stdout (.md and .html choose the format).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Exit 3 when a verdict that held in A does not hold in B.
+        #[arg(long)]
+        check: bool,
+        /// List a metric only if its median moved by at least this percent.
+        #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+        min_change: f64,
+        /// List at most this many metric changes (the largest).
+        #[arg(long, default_value_t = 40, value_name = "N")]
+        top: usize,
+    },
+    /// Join the run directories of `--shard 1/N` .. `N/N` into one run
+    /// directory, then analyse it and write its report.
+    Merge {
+        /// The shard run directories (copied back from each host).
+        #[arg(required = true, num_args = 1..)]
+        dirs: Vec<PathBuf>,
+        /// The run directory to create (default: results/<time>-merged).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// The sentinel of a run (internal: see sentinel.rs).
     #[command(name = "__sentinel", hide = true)]
@@ -225,6 +263,29 @@ fn real_main() -> anyhow::Result<i32> {
                 None => run::newest_run(&root()?)?,
             };
             run::report(&dir, *check)
+        }
+        Cmd::Compare {
+            run_a,
+            run_b,
+            format,
+            out,
+            check,
+            min_change,
+            top,
+        } => compare::compare(
+            run_a,
+            run_b,
+            &compare::CompareOptions {
+                format: *format,
+                out: out.clone(),
+                check: *check,
+                min_change: *min_change,
+                top: *top,
+            },
+        ),
+        Cmd::Merge { dirs, out } => {
+            let root = root().ok();
+            merge::merge(root.as_deref(), dirs, out.as_deref())
         }
         Cmd::Sentinel => Ok(sentinel::main_loop()),
     }

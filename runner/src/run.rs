@@ -871,6 +871,12 @@ pub fn report(run_dir: &Path, check: bool) -> Result<i32> {
     })
 }
 
+/// Analysis and report of a run directory already written (`merge`).
+pub fn report_into(run_dir: &Path, meta: &RunMeta) -> Result<i32> {
+    let (rendered, _) = finish(run_dir, meta)?;
+    Ok(if rendered { 0 } else { 1 })
+}
+
 /// Deletes `.<name>.<pid>.tmp` files (see `protocol::atomic`) of a run
 /// whose runner is gone. Returns how many.
 fn remove_temp_files(run_dir: &Path, meta: &RunMeta) -> usize {

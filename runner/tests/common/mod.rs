@@ -116,3 +116,25 @@ pub fn find<'a>(
         .find(|p| p["point_id"] == point_id && p["repeat"] == repeat)
         .unwrap_or_else(|| panic!("no {point_id} r{repeat} in {pts:#?}"))
 }
+
+impl Lab {
+    /// A fake Go toolchain: `go build` of `reference/go/<name>` links the
+    /// fixture, so a sweep can have a go column (and fidelity rows)
+    /// without Go. Returns the script's path, for `$GO`.
+    pub fn fake_go(&self, scenario: &str) -> PathBuf {
+        std::fs::create_dir_all(self.dir.join("reference/go").join(scenario)).unwrap();
+        let go = self.dir.join("bin-go");
+        std::fs::create_dir_all(&go).unwrap();
+        let script = go.join("go");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncase \"$1\" in\n  version) echo 'go version go1.19-fake linux/amd64';;\n  build) ln -sf '{FIXTURE}' \"$3\";;\nesac\n"
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+}

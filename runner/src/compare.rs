@@ -1,0 +1,705 @@
+//! `schedlab compare RUN_A RUN_B`: what changed from run A to run B.
+//!
+//! The loop it serves: run the lab, change something in gmp, run again,
+//! ask what the change did. Three sections, from the structured files of
+//! each run (`protocol::rundir`: points.json, verdicts.json,
+//! fidelity.json; never summary.csv):
+//!
+//! * **Verdicts** by (scenario, verdict, runtime): *regressed* (A held —
+//!   reproduced or fixed — and B does not), *improved* (the reverse),
+//!   *changed* (another status change, e.g. not reproduced → no data), and
+//!   rows only one run has. "No data" in B for a runtime B skipped for the
+//!   whole run (no Go toolchain) is not a regression, as for `run --check`.
+//! * **Fidelity** by (scenario, point, metric): rows *won* (B within
+//!   tolerance, A not) and *lost*.
+//! * **Points** by (scenario, point, runtime): outcome changes, and every
+//!   metric whose change exceeds the repeats' spread: the ranges
+//!   [min, max] over the repeats that ran as designed (ok, timeout, limit:
+//!   the analysis's rule) do not overlap, and the medians differ by at
+//!   least `--min-change` percent (one repeat has no spread, so the
+//!   threshold is what keeps noise out). Largest relative changes first.
+//!
+//! Output: text (the terminal), Markdown, or one self-contained HTML page
+//! (every value escaped). `--check` makes the exit status 3 when a verdict
+//! regressed; a run that is not a run directory, or was never analysed, is
+//! exit 2 with the `schedlab report` that fixes it.
+
+use crate::analysis::medians;
+use crate::run::user;
+use anyhow::Result;
+use schedlab_protocol::metrics::Outcome;
+use schedlab_protocol::results::{FidelityRow, PointResult, VerdictRow, VerdictStatus};
+use schedlab_protocol::rundir::RunDir;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// How to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Html,
+}
+
+pub struct CompareOptions {
+    pub format: Option<Format>,
+    pub out: Option<PathBuf>,
+    pub check: bool,
+    /// Percent: smaller median changes are not listed.
+    pub min_change: f64,
+    /// At most this many metric changes are listed (largest first).
+    pub top: usize,
+}
+
+/// One verdict row's change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Change {
+    Regressed,
+    Improved,
+    Changed,
+    OnlyA,
+    OnlyB,
+}
+
+impl Change {
+    fn label(&self) -> &'static str {
+        match self {
+            Change::Regressed => "REGRESSED",
+            Change::Improved => "improved",
+            Change::Changed => "changed",
+            Change::OnlyA => "only in A",
+            Change::OnlyB => "only in B",
+        }
+    }
+}
+
+struct VerdictDiff {
+    change: Change,
+    scenario: String,
+    id: String,
+    runtime: String,
+    a: Option<String>,
+    b: Option<String>,
+}
+
+struct FidelityDiff {
+    won: bool,
+    row_a: Option<FidelityRow>,
+    row_b: FidelityRow,
+}
+
+struct MetricDiff {
+    scenario: String,
+    point_id: String,
+    runtime: String,
+    metric: String,
+    a: (f64, f64, f64),
+    b: (f64, f64, f64),
+    rel: f64,
+}
+
+struct OutcomeDiff {
+    scenario: String,
+    point_id: String,
+    runtime: String,
+    a: String,
+    b: String,
+}
+
+/// Everything that changed.
+struct Diff {
+    a: String,
+    b: String,
+    notes: Vec<String>,
+    verdicts: Vec<VerdictDiff>,
+    verdicts_same: usize,
+    fidelity: Vec<FidelityDiff>,
+    fidelity_within: (usize, usize, usize, usize),
+    outcomes: Vec<OutcomeDiff>,
+    metrics: Vec<MetricDiff>,
+    metrics_compared: usize,
+    metrics_hidden: usize,
+    min_change: f64,
+}
+
+impl Diff {
+    fn regressed(&self) -> usize {
+        self.verdicts
+            .iter()
+            .filter(|v| v.change == Change::Regressed)
+            .count()
+    }
+}
+
+fn held(s: VerdictStatus) -> bool {
+    matches!(s, VerdictStatus::Reproduced | VerdictStatus::Fixed)
+}
+
+fn show_verdict(v: &VerdictRow) -> String {
+    format!(
+        "{} ({}/{})",
+        v.status.as_str(),
+        v.points_held,
+        v.points_matched
+    )
+}
+
+fn open(path: &Path) -> Result<RunDir> {
+    let r = RunDir::open(path).map_err(user)?;
+    if !r.analysed() {
+        return Err(user(format!(
+            "{}: not analysed yet (no verdicts.json or fidelity.json); run `schedlab report {}` first",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(r)
+}
+
+fn label(r: &RunDir) -> String {
+    let profile = r
+        .meta
+        .profile
+        .map(|p| p.as_str())
+        .unwrap_or(if r.meta.quick { "quick" } else { "full" });
+    format!(
+        "{} ({profile} profile, {})",
+        r.path.display(),
+        crate::fsutil::utc_stamp(r.meta.started_unix)
+    )
+}
+
+fn diff_verdicts(a: &RunDir, b: &RunDir, d: &mut Diff) {
+    type Key = (String, String, String);
+    let key = |v: &VerdictRow| (v.scenario.clone(), v.id.clone(), v.runtime.clone());
+    let av: BTreeMap<Key, &VerdictRow> = a.verdicts.iter().map(|v| (key(v), v)).collect();
+    let bv: BTreeMap<Key, &VerdictRow> = b.verdicts.iter().map(|v| (key(v), v)).collect();
+    let keys: BTreeSet<&Key> = av.keys().chain(bv.keys()).collect();
+    for k in keys {
+        let (va, vb) = (av.get(k), bv.get(k));
+        let change = match (va, vb) {
+            (Some(x), Some(y)) if x.status == y.status => {
+                d.verdicts_same += 1;
+                continue;
+            }
+            (Some(x), Some(y)) if held(x.status) && !held(y.status) => {
+                let exempt = y.status == VerdictStatus::NoData
+                    && b.meta.skipped_runtimes.contains_key(&y.runtime);
+                if exempt {
+                    Change::Changed
+                } else {
+                    Change::Regressed
+                }
+            }
+            (Some(x), Some(y)) if !held(x.status) && held(y.status) => Change::Improved,
+            (Some(_), Some(_)) => Change::Changed,
+            (Some(_), None) => Change::OnlyA,
+            (None, _) => Change::OnlyB,
+        };
+        d.verdicts.push(VerdictDiff {
+            change,
+            scenario: k.0.clone(),
+            id: k.1.clone(),
+            runtime: k.2.clone(),
+            a: va.map(|v| show_verdict(v)),
+            b: vb.map(|v| show_verdict(v)),
+        });
+    }
+    d.verdicts.sort_by(|x, y| x.change.cmp(&y.change));
+}
+
+fn diff_fidelity(a: &RunDir, b: &RunDir, d: &mut Diff) {
+    type Key = (String, String, String);
+    let key = |f: &FidelityRow| (f.scenario.clone(), f.point_id.clone(), f.metric.clone());
+    let af: BTreeMap<Key, &FidelityRow> = a.fidelity.iter().map(|f| (key(f), f)).collect();
+    let within = |rows: &[FidelityRow]| {
+        (
+            rows.iter().filter(|f| f.within == Some(true)).count(),
+            rows.len(),
+        )
+    };
+    let (wa, na) = within(&a.fidelity);
+    let (wb, nb) = within(&b.fidelity);
+    d.fidelity_within = (wa, na, wb, nb);
+    for f in &b.fidelity {
+        let old = af.get(&key(f)).copied();
+        let was = old.and_then(|o| o.within) == Some(true);
+        let is = f.within == Some(true);
+        if was != is {
+            d.fidelity.push(FidelityDiff {
+                won: is,
+                row_a: old.cloned(),
+                row_b: f.clone(),
+            });
+        }
+    }
+    d.fidelity.sort_by_key(|f| f.won);
+}
+
+/// (scenario, point, runtime).
+type PointKey = (String, String, String);
+
+/// metric → (median, min, max) over the repeats that ran as designed.
+type Spread = BTreeMap<String, (f64, f64, f64)>;
+
+/// Each point's [`Spread`].
+fn spread(points: &[PointResult]) -> BTreeMap<PointKey, Spread> {
+    let mut out = BTreeMap::new();
+    for m in medians(points) {
+        let mut per = BTreeMap::new();
+        for (name, med) in &m.metrics {
+            let lo = m
+                .extremes
+                .get(&format!("min.{name}"))
+                .copied()
+                .unwrap_or(*med);
+            let hi = m
+                .extremes
+                .get(&format!("max.{name}"))
+                .copied()
+                .unwrap_or(*med);
+            per.insert(name.clone(), (*med, lo, hi));
+        }
+        out.insert((m.scenario, m.point_id, m.runtime), per);
+    }
+    out
+}
+
+fn outcomes(points: &[PointResult]) -> BTreeMap<PointKey, String> {
+    let mut sets: BTreeMap<PointKey, BTreeSet<&'static str>> = BTreeMap::new();
+    for p in points {
+        sets.entry((p.scenario.clone(), p.point_id.clone(), p.runtime.clone()))
+            .or_default()
+            .insert(Outcome::as_str(p.outcome));
+    }
+    sets.into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect::<Vec<_>>().join("+")))
+        .collect()
+}
+
+fn diff_points(a: &RunDir, b: &RunDir, d: &mut Diff, o: &CompareOptions) {
+    let (oa, ob) = (outcomes(&a.points), outcomes(&b.points));
+    for (k, x) in &oa {
+        if let Some(y) = ob.get(k)
+            && x != y
+        {
+            d.outcomes.push(OutcomeDiff {
+                scenario: k.0.clone(),
+                point_id: k.1.clone(),
+                runtime: k.2.clone(),
+                a: x.clone(),
+                b: y.clone(),
+            });
+        }
+    }
+    let (sa, sb) = (spread(&a.points), spread(&b.points));
+    for (k, ma) in &sa {
+        let Some(mb) = sb.get(k) else { continue };
+        for (metric, x) in ma {
+            let Some(y) = mb.get(metric) else { continue };
+            d.metrics_compared += 1;
+            let apart = y.1 > x.2 || x.1 > y.2;
+            let scale = x.0.abs().max(y.0.abs());
+            let rel = if scale > 0.0 {
+                (y.0 - x.0).abs() / scale * 100.0
+            } else {
+                0.0
+            };
+            if apart && rel >= o.min_change {
+                d.metrics.push(MetricDiff {
+                    scenario: k.0.clone(),
+                    point_id: k.1.clone(),
+                    runtime: k.2.clone(),
+                    metric: metric.clone(),
+                    a: *x,
+                    b: *y,
+                    rel: if y.0 >= x.0 { rel } else { -rel },
+                });
+            }
+        }
+    }
+    d.metrics
+        .sort_by(|x, y| y.rel.abs().total_cmp(&x.rel.abs()));
+    if d.metrics.len() > o.top {
+        d.metrics_hidden = d.metrics.len() - o.top;
+        d.metrics.truncate(o.top);
+    }
+}
+
+fn build(a: &RunDir, b: &RunDir, o: &CompareOptions) -> Diff {
+    let mut d = Diff {
+        a: label(a),
+        b: label(b),
+        notes: Vec::new(),
+        verdicts: Vec::new(),
+        verdicts_same: 0,
+        fidelity: Vec::new(),
+        fidelity_within: (0, 0, 0, 0),
+        outcomes: Vec::new(),
+        metrics: Vec::new(),
+        metrics_compared: 0,
+        metrics_hidden: 0,
+        min_change: o.min_change,
+    };
+    if a.meta.profile != b.meta.profile || a.meta.quick != b.meta.quick {
+        d.notes
+            .push("the runs used different profiles: points and repeats differ".into());
+    }
+    for (r, which) in [(a, "A"), (b, "B")] {
+        if r.meta.status != schedlab_protocol::results::RunStatus::Complete {
+            d.notes.push(format!(
+                "run {which} is not complete ({:?}): what it did not run is not compared",
+                r.meta.status
+            ));
+        }
+        for (rt, why) in &r.meta.skipped_runtimes {
+            d.notes
+                .push(format!("run {which} skipped the {rt} column: {why}"));
+        }
+    }
+    diff_verdicts(a, b, &mut d);
+    diff_fidelity(a, b, &mut d);
+    diff_points(a, b, &mut d, o);
+    d
+}
+
+fn num(x: f64) -> String {
+    schedlab_protocol::metrics::Value::Num((x * 1000.0).round() / 1000.0).to_string()
+}
+
+fn range(x: (f64, f64, f64)) -> String {
+    if x.1 == x.2 {
+        num(x.0)
+    } else {
+        format!("{} [{}..{}]", num(x.0), num(x.1), num(x.2))
+    }
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(num).unwrap_or_else(|| "-".into())
+}
+
+fn fid_row(f: &FidelityRow) -> String {
+    format!("gmp {} vs go {}", opt(f.gmp), opt(f.go))
+}
+
+/// The diff as rows of cells, shared by the three formats.
+struct Tables {
+    summary: Vec<String>,
+    verdicts: Vec<[String; 5]>,
+    fidelity: Vec<[String; 6]>,
+    outcomes: Vec<[String; 5]>,
+    metrics: Vec<[String; 7]>,
+}
+
+fn tables(d: &Diff) -> Tables {
+    let (wa, na, wb, nb) = d.fidelity_within;
+    let won = d.fidelity.iter().filter(|f| f.won).count();
+    let mut summary = vec![
+        format!(
+            "verdicts: {} regressed, {} improved, {} changed otherwise, {} unchanged",
+            d.regressed(),
+            d.verdicts
+                .iter()
+                .filter(|v| v.change == Change::Improved)
+                .count(),
+            d.verdicts
+                .iter()
+                .filter(|v| !matches!(v.change, Change::Regressed | Change::Improved))
+                .count(),
+            d.verdicts_same
+        ),
+        format!(
+            "fidelity: {won} won, {} lost ({wa}/{na} -> {wb}/{nb} within tolerance)",
+            d.fidelity.len() - won
+        ),
+        format!(
+            "points: {} outcome changes; {} metric changes beyond the repeats' spread and >= {}% (of {} compared){}",
+            d.outcomes.len(),
+            d.metrics.len() + d.metrics_hidden,
+            d.min_change,
+            d.metrics_compared,
+            if d.metrics_hidden > 0 {
+                format!(", the {} largest shown", d.metrics.len())
+            } else {
+                String::new()
+            }
+        ),
+    ];
+    summary.extend(d.notes.iter().map(|n| format!("note: {n}")));
+    Tables {
+        summary,
+        verdicts: d
+            .verdicts
+            .iter()
+            .map(|v| {
+                [
+                    v.change.label().into(),
+                    v.scenario.clone(),
+                    v.id.clone(),
+                    v.runtime.clone(),
+                    format!(
+                        "{} -> {}",
+                        v.a.as_deref().unwrap_or("-"),
+                        v.b.as_deref().unwrap_or("-")
+                    ),
+                ]
+            })
+            .collect(),
+        fidelity: d
+            .fidelity
+            .iter()
+            .map(|f| {
+                [
+                    if f.won { "won" } else { "LOST" }.into(),
+                    f.row_b.scenario.clone(),
+                    f.row_b.point_id.clone(),
+                    f.row_b.metric.clone(),
+                    format!(
+                        "{} -> {}",
+                        f.row_a.as_ref().map(fid_row).unwrap_or("-".into()),
+                        fid_row(&f.row_b)
+                    ),
+                    f.row_b.tolerance.clone(),
+                ]
+            })
+            .collect(),
+        outcomes: d
+            .outcomes
+            .iter()
+            .map(|o| {
+                [
+                    o.scenario.clone(),
+                    o.point_id.clone(),
+                    o.runtime.clone(),
+                    o.a.clone(),
+                    o.b.clone(),
+                ]
+            })
+            .collect(),
+        metrics: d
+            .metrics
+            .iter()
+            .map(|m| {
+                [
+                    m.scenario.clone(),
+                    m.point_id.clone(),
+                    m.runtime.clone(),
+                    m.metric.clone(),
+                    range(m.a),
+                    range(m.b),
+                    format!("{:+.1}%", m.rel),
+                ]
+            })
+            .collect(),
+    }
+}
+
+const V_HEAD: [&str; 5] = ["change", "scenario", "verdict", "runtime", "A -> B"];
+const F_HEAD: [&str; 6] = ["", "scenario", "point", "metric", "A -> B", "tolerance"];
+const O_HEAD: [&str; 5] = ["scenario", "point", "runtime", "outcome A", "outcome B"];
+const M_HEAD: [&str; 7] = ["scenario", "point", "runtime", "metric", "A", "B", "change"];
+
+fn text_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
+    let mut w = head.map(str::len);
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(out, "  {}", line(head.to_vec()));
+    for r in rows {
+        let _ = writeln!(out, "  {}", line(r.iter().map(String::as_str).collect()));
+    }
+}
+
+fn text(d: &Diff) -> String {
+    let t = tables(d);
+    let mut out = format!("A: {}\nB: {}\n", d.a, d.b);
+    for s in &t.summary {
+        let _ = writeln!(out, "{s}");
+    }
+    if !t.verdicts.is_empty() {
+        out.push_str("\nverdicts that changed\n");
+        text_table(&mut out, V_HEAD, &t.verdicts);
+    }
+    if !t.fidelity.is_empty() {
+        out.push_str("\nfidelity rows won or lost\n");
+        text_table(&mut out, F_HEAD, &t.fidelity);
+    }
+    if !t.outcomes.is_empty() {
+        out.push_str("\npoints whose outcome changed\n");
+        text_table(&mut out, O_HEAD, &t.outcomes);
+    }
+    if !t.metrics.is_empty() {
+        out.push_str("\nmetrics that moved beyond the repeats' spread (median [min..max])\n");
+        text_table(&mut out, M_HEAD, &t.metrics);
+    }
+    out
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn md_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
+    let _ = writeln!(out, "| {} |", head.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(N));
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| md_cell(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push('\n');
+}
+
+fn markdown(d: &Diff) -> String {
+    let t = tables(d);
+    let mut out = format!(
+        "# Compare\n\n- A: `{}`\n- B: `{}`\n\n",
+        md_cell(&d.a),
+        md_cell(&d.b)
+    );
+    for s in &t.summary {
+        let _ = writeln!(out, "- {}", md_cell(s));
+    }
+    out.push('\n');
+    let sections: [(&str, bool); 4] = [
+        ("Verdicts that changed", !t.verdicts.is_empty()),
+        ("Fidelity rows won or lost", !t.fidelity.is_empty()),
+        ("Points whose outcome changed", !t.outcomes.is_empty()),
+        (
+            "Metrics that moved beyond the repeats' spread",
+            !t.metrics.is_empty(),
+        ),
+    ];
+    for (i, (title, any)) in sections.iter().enumerate() {
+        if !any {
+            continue;
+        }
+        let _ = writeln!(out, "## {title}\n");
+        match i {
+            0 => md_table(&mut out, V_HEAD, &t.verdicts),
+            1 => md_table(&mut out, F_HEAD, &t.fidelity),
+            2 => md_table(&mut out, O_HEAD, &t.outcomes),
+            _ => md_table(&mut out, M_HEAD, &t.metrics),
+        }
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn html_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
+    out.push_str("<table><thead><tr>");
+    for h in head {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for r in rows {
+        let class = match r[0].as_str() {
+            "REGRESSED" | "LOST" => " class=\"bad\"",
+            "improved" | "won" => " class=\"good\"",
+            _ => "",
+        };
+        let _ = write!(out, "<tr{class}>");
+        for c in r {
+            let _ = write!(out, "<td>{}</td>", esc(c));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+fn html(d: &Diff) -> String {
+    let t = tables(d);
+    let mut out = String::from(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>schedlab compare</title>\n<style>\
+         body{font-family:sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin:1em 0}\
+         td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}tr.bad{background:#fdd}tr.good{background:#dfd}\
+         code{background:#eee}</style></head><body>\n<h1>schedlab compare</h1>\n",
+    );
+    let _ = writeln!(
+        out,
+        "<p>A: <code>{}</code><br>B: <code>{}</code></p>\n<ul>",
+        esc(&d.a),
+        esc(&d.b)
+    );
+    for s in &t.summary {
+        let _ = writeln!(out, "<li>{}</li>", esc(s));
+    }
+    out.push_str("</ul>\n");
+    if !t.verdicts.is_empty() {
+        out.push_str("<h2>Verdicts that changed</h2>\n");
+        html_table(&mut out, V_HEAD, &t.verdicts);
+    }
+    if !t.fidelity.is_empty() {
+        out.push_str("<h2>Fidelity rows won or lost</h2>\n");
+        html_table(&mut out, F_HEAD, &t.fidelity);
+    }
+    if !t.outcomes.is_empty() {
+        out.push_str("<h2>Points whose outcome changed</h2>\n");
+        html_table(&mut out, O_HEAD, &t.outcomes);
+    }
+    if !t.metrics.is_empty() {
+        out.push_str("<h2>Metrics that moved beyond the repeats' spread</h2>\n");
+        html_table(&mut out, M_HEAD, &t.metrics);
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// `schedlab compare`.
+pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> Result<i32> {
+    let (ra, rb) = (open(a)?, open(b)?);
+    let d = build(&ra, &rb, o);
+    let format = o.format.unwrap_or_else(|| {
+        match o
+            .out
+            .as_ref()
+            .and_then(|p| p.extension())
+            .and_then(|e| e.to_str())
+        {
+            Some("html" | "htm") => Format::Html,
+            Some("md") => Format::Markdown,
+            _ => Format::Text,
+        }
+    });
+    let body = match format {
+        Format::Text => text(&d),
+        Format::Markdown => markdown(&d),
+        Format::Html => html(&d),
+    };
+    match &o.out {
+        Some(p) => {
+            crate::fsutil::write_atomic(p, body.as_bytes())?;
+            println!("{}", tables(&d).summary.join("\n"));
+            println!("written: {}", p.display());
+        }
+        None => print!("{body}"),
+    }
+    if o.check && d.regressed() > 0 {
+        eprintln!(
+            "schedlab: --check: {} verdict(s) regressed from A to B",
+            d.regressed()
+        );
+        return Ok(3);
+    }
+    Ok(0)
+}
