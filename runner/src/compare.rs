@@ -15,21 +15,23 @@
 //! * **Points** by (scenario, point, runtime): outcome changes, and every
 //!   metric whose change exceeds the repeats' spread: the ranges
 //!   [min, max] over the repeats that ran as designed (ok, timeout, limit:
-//!   the analysis's rule) do not overlap, and the medians differ by at
-//!   least `--min-change` percent (one repeat has no spread, so the
-//!   threshold is what keeps noise out). Largest relative changes first.
+//!   the analysis's rule) do not overlap, and the median moved by at
+//!   least `--min-change` percent of A's. A point run once (on either
+//!   side) has no spread, so nothing tells its change from noise: such
+//!   moves are only counted, unless `--include-single`. Largest relative
+//!   changes first, at most `--top`.
 //!
 //! Output: text (the terminal), Markdown, or one self-contained HTML page
 //! (every value escaped). `--check` makes the exit status 3 when a verdict
 //! regressed; a run that is not a run directory, or was never analysed, is
 //! exit 2 with the `schedlab report` that fixes it.
 
-use crate::analysis::medians;
 use crate::run::user;
 use anyhow::Result;
 use schedlab_protocol::metrics::Outcome;
 use schedlab_protocol::results::{FidelityRow, PointResult, VerdictRow, VerdictStatus};
 use schedlab_protocol::rundir::RunDir;
+use schedlab_protocol::util::median;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,6 +52,8 @@ pub struct CompareOptions {
     pub min_change: f64,
     /// At most this many metric changes are listed (largest first).
     pub top: usize,
+    /// Also list changes at points with a single repeat (no spread).
+    pub include_single: bool,
 }
 
 /// One verdict row's change.
@@ -94,8 +98,8 @@ struct MetricDiff {
     point_id: String,
     runtime: String,
     metric: String,
-    a: (f64, f64, f64),
-    b: (f64, f64, f64),
+    a: Stat,
+    b: Stat,
     rel: f64,
 }
 
@@ -120,6 +124,9 @@ struct Diff {
     metrics: Vec<MetricDiff>,
     metrics_compared: usize,
     metrics_hidden: usize,
+    /// Changes >= min_change at points with one repeat on a side.
+    metrics_single: usize,
+    include_single: bool,
     min_change: f64,
 }
 
@@ -240,30 +247,53 @@ fn diff_fidelity(a: &RunDir, b: &RunDir, d: &mut Diff) {
 /// (scenario, point, runtime).
 type PointKey = (String, String, String);
 
-/// metric → (median, min, max) over the repeats that ran as designed.
-type Spread = BTreeMap<String, (f64, f64, f64)>;
+/// A metric over the repeats of one point that ran as designed (ok,
+/// timeout, limit: the analysis's rule): median, min, max, how many.
+#[derive(Debug, Clone, Copy)]
+struct Stat {
+    med: f64,
+    min: f64,
+    max: f64,
+    n: usize,
+}
 
-/// Each point's [`Spread`].
-fn spread(points: &[PointResult]) -> BTreeMap<PointKey, Spread> {
-    let mut out = BTreeMap::new();
-    for m in medians(points) {
-        let mut per = BTreeMap::new();
-        for (name, med) in &m.metrics {
-            let lo = m
-                .extremes
-                .get(&format!("min.{name}"))
-                .copied()
-                .unwrap_or(*med);
-            let hi = m
-                .extremes
-                .get(&format!("max.{name}"))
-                .copied()
-                .unwrap_or(*med);
-            per.insert(name.clone(), (*med, lo, hi));
+/// Each point's metrics as [`Stat`]s.
+fn spread(points: &[PointResult]) -> BTreeMap<PointKey, BTreeMap<String, Stat>> {
+    let mut values: BTreeMap<PointKey, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    for p in points {
+        if !matches!(p.outcome, Outcome::Ok | Outcome::Timeout | Outcome::Limit) {
+            continue;
         }
-        out.insert((m.scenario, m.point_id, m.runtime), per);
+        let per = values
+            .entry((p.scenario.clone(), p.point_id.clone(), p.runtime.clone()))
+            .or_default();
+        for (m, v) in &p.metrics {
+            per.entry(m.clone()).or_default().push(*v);
+        }
     }
-    out
+    values
+        .into_iter()
+        .map(|(k, per)| {
+            let stats = per
+                .into_iter()
+                .filter_map(|(m, v)| {
+                    let med = median(&v)?;
+                    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+                    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    Some((
+                        m,
+                        Stat {
+                            med,
+                            min,
+                            max,
+                            n: v.len(),
+                        },
+                    ))
+                })
+                .collect();
+            (k, stats)
+        })
+        .collect()
 }
 
 fn outcomes(points: &[PointResult]) -> BTreeMap<PointKey, String> {
@@ -299,24 +329,28 @@ fn diff_points(a: &RunDir, b: &RunDir, d: &mut Diff, o: &CompareOptions) {
         for (metric, x) in ma {
             let Some(y) = mb.get(metric) else { continue };
             d.metrics_compared += 1;
-            let apart = y.1 > x.2 || x.1 > y.2;
-            let scale = x.0.abs().max(y.0.abs());
-            let rel = if scale > 0.0 {
-                (y.0 - x.0).abs() / scale * 100.0
-            } else {
-                0.0
-            };
-            if apart && rel >= o.min_change {
-                d.metrics.push(MetricDiff {
-                    scenario: k.0.clone(),
-                    point_id: k.1.clone(),
-                    runtime: k.2.clone(),
-                    metric: metric.clone(),
-                    a: *x,
-                    b: *y,
-                    rel: if y.0 >= x.0 { rel } else { -rel },
-                });
+            let rel = relative_change(x.med, y.med);
+            if rel.abs() < o.min_change {
+                continue;
             }
+            if x.n < 2 || y.n < 2 {
+                // One repeat has no spread: nothing tells noise from change.
+                d.metrics_single += 1;
+                if !o.include_single {
+                    continue;
+                }
+            } else if y.min <= x.max && x.min <= y.max {
+                continue;
+            }
+            d.metrics.push(MetricDiff {
+                scenario: k.0.clone(),
+                point_id: k.1.clone(),
+                runtime: k.2.clone(),
+                metric: metric.clone(),
+                a: *x,
+                b: *y,
+                rel,
+            });
         }
     }
     d.metrics
@@ -324,6 +358,17 @@ fn diff_points(a: &RunDir, b: &RunDir, d: &mut Diff, o: &CompareOptions) {
     if d.metrics.len() > o.top {
         d.metrics_hidden = d.metrics.len() - o.top;
         d.metrics.truncate(o.top);
+    }
+}
+
+/// Percent change from `a` to `b` (from 0: ±100 %).
+fn relative_change(a: f64, b: f64) -> f64 {
+    if a != 0.0 {
+        (b - a) / a.abs() * 100.0
+    } else if b != 0.0 {
+        100.0_f64.copysign(b)
+    } else {
+        0.0
     }
 }
 
@@ -340,6 +385,8 @@ fn build(a: &RunDir, b: &RunDir, o: &CompareOptions) -> Diff {
         metrics: Vec::new(),
         metrics_compared: 0,
         metrics_hidden: 0,
+        metrics_single: 0,
+        include_single: o.include_single,
         min_change: o.min_change,
     };
     if a.meta.profile != b.meta.profile || a.meta.quick != b.meta.quick {
@@ -368,11 +415,11 @@ fn num(x: f64) -> String {
     schedlab_protocol::metrics::Value::Num((x * 1000.0).round() / 1000.0).to_string()
 }
 
-fn range(x: (f64, f64, f64)) -> String {
-    if x.1 == x.2 {
-        num(x.0)
+fn range(x: Stat) -> String {
+    if x.n < 2 {
+        format!("{} (1 run)", num(x.med))
     } else {
-        format!("{} [{}..{}]", num(x.0), num(x.1), num(x.2))
+        format!("{} [{}..{}]", num(x.med), num(x.min), num(x.max))
     }
 }
 
@@ -417,7 +464,12 @@ fn tables(d: &Diff) -> Tables {
         format!(
             "points: {} outcome changes; {} metric changes beyond the repeats' spread and >= {}% (of {} compared){}",
             d.outcomes.len(),
-            d.metrics.len() + d.metrics_hidden,
+            d.metrics.len() + d.metrics_hidden
+                - if d.include_single {
+                    d.metrics_single
+                } else {
+                    0
+                },
             d.min_change,
             d.metrics_compared,
             if d.metrics_hidden > 0 {
@@ -427,6 +479,18 @@ fn tables(d: &Diff) -> Tables {
             }
         ),
     ];
+    if d.metrics_single > 0 {
+        summary.push(format!(
+            "note: {} more moved >= {}% where one side has a single run of the metric: no spread tells change from noise{}",
+            d.metrics_single,
+            d.min_change,
+            if d.include_single {
+                " (listed, marked `1 run`)"
+            } else {
+                " (--include-single lists them; --repeats 3 gives them a spread)"
+            }
+        ));
+    }
     summary.extend(d.notes.iter().map(|n| format!("note: {n}")));
     Tables {
         summary,

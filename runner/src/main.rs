@@ -113,6 +113,10 @@ enum Cmd {
         /// List at most this many metric changes (the largest).
         #[arg(long, default_value_t = 40, value_name = "N")]
         top: usize,
+        /// Also list metric moves at points run once (no spread to judge
+        /// noise by).
+        #[arg(long)]
+        include_single: bool,
     },
     /// Join the run directories of `--shard 1/N` .. `N/N` into one run
     /// directory, then analyse it and write its report.
@@ -272,6 +276,7 @@ fn real_main() -> anyhow::Result<i32> {
             check,
             min_change,
             top,
+            include_single,
         } => compare::compare(
             run_a,
             run_b,
@@ -281,6 +286,7 @@ fn real_main() -> anyhow::Result<i32> {
                 check: *check,
                 min_change: *min_change,
                 top: *top,
+                include_single: *include_single,
             },
         ),
         Cmd::Merge { dirs, out } => {

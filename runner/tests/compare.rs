@@ -23,7 +23,14 @@ fidelity:
 "#;
 
 fn run(lab: &Lab, go: &std::path::Path, out: &str, value: Option<&str>) {
-    let mut c = lab.cmd(&["run", "cmp", "--out", lab.out(out).to_str().unwrap()]);
+    run_with(lab, go, out, value, &[]);
+}
+
+fn run_with(lab: &Lab, go: &std::path::Path, out: &str, value: Option<&str>, more: &[&str]) {
+    let dir = lab.out(out);
+    let mut args = vec!["run", "cmp", "--out", dir.to_str().unwrap()];
+    args.extend_from_slice(more);
+    let mut c = lab.cmd(&args);
     c.env("GO", go);
     if let Some(v) = value {
         // Both columns are the fixture: both say `v`.
@@ -105,6 +112,32 @@ fn compare_names_what_changed_and_check_fails_on_a_regression() {
         "{page}"
     );
     assert!(page.contains("-&gt;"), "escaped: {page}");
+}
+
+#[test]
+fn a_point_run_once_has_no_spread_so_its_moves_are_only_counted() {
+    let lab = Lab::new("compare-once");
+    lab.scenario("cmp", PLAN);
+    let go = lab.fake_go("cmp");
+    run_with(&lab, &go, "a", None, &["--repeats", "1"]);
+    run_with(&lab, &go, "b", Some("30"), &["--repeats", "1"]);
+    let (a, b) = (lab.out("a"), lab.out("b"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let o = lab.run(&["compare", a, b]);
+    let t = stdout(&o);
+    assert!(
+        t.contains("more moved >= 10% where one side has a single run"),
+        "{t}"
+    );
+    assert!(!t.contains("fixture_value"), "{t}");
+    let o = lab.run(&["compare", a, b, "--include-single"]);
+    let t = stdout(&o);
+    assert!(
+        t.lines().any(|l| l.contains("fixture_value")
+            && l.contains("42 (1 run)")
+            && l.contains("-28.6%")),
+        "{t}"
+    );
 }
 
 #[test]
