@@ -431,30 +431,29 @@ fn fid_row(f: &FidelityRow) -> String {
     format!("gmp {} vs go {}", opt(f.gmp), opt(f.go))
 }
 
-/// The diff as rows of cells, shared by the three formats.
-struct Tables {
-    summary: Vec<String>,
-    verdicts: Vec<[String; 5]>,
-    fidelity: Vec<[String; 6]>,
-    outcomes: Vec<[String; 5]>,
-    metrics: Vec<[String; 7]>,
+/// One table of the diff: a title, a header, rows of cells. The three
+/// formats print the same sections.
+struct Section {
+    title: &'static str,
+    head: &'static [&'static str],
+    rows: Vec<Vec<String>>,
 }
 
-fn tables(d: &Diff) -> Tables {
+fn summary(d: &Diff) -> Vec<String> {
     let (wa, na, wb, nb) = d.fidelity_within;
     let won = d.fidelity.iter().filter(|f| f.won).count();
-    let mut summary = vec![
+    let count = |c: fn(&Change) -> bool| d.verdicts.iter().filter(|v| c(&v.change)).count();
+    let listed_single = if d.include_single {
+        d.metrics_single
+    } else {
+        0
+    };
+    let mut out = vec![
         format!(
             "verdicts: {} regressed, {} improved, {} changed otherwise, {} unchanged",
             d.regressed(),
-            d.verdicts
-                .iter()
-                .filter(|v| v.change == Change::Improved)
-                .count(),
-            d.verdicts
-                .iter()
-                .filter(|v| !matches!(v.change, Change::Regressed | Change::Improved))
-                .count(),
+            count(|c| *c == Change::Improved),
+            count(|c| !matches!(c, Change::Regressed | Change::Improved)),
             d.verdicts_same
         ),
         format!(
@@ -464,12 +463,7 @@ fn tables(d: &Diff) -> Tables {
         format!(
             "points: {} outcome changes; {} metric changes beyond the repeats' spread and >= {}% (of {} compared){}",
             d.outcomes.len(),
-            d.metrics.len() + d.metrics_hidden
-                - if d.include_single {
-                    d.metrics_single
-                } else {
-                    0
-                },
+            (d.metrics.len() + d.metrics_hidden).saturating_sub(listed_single),
             d.min_change,
             d.metrics_compared,
             if d.metrics_hidden > 0 {
@@ -480,7 +474,7 @@ fn tables(d: &Diff) -> Tables {
         ),
     ];
     if d.metrics_single > 0 {
-        summary.push(format!(
+        out.push(format!(
             "note: {} more moved >= {}% where one side has a single run of the metric: no spread tells change from noise{}",
             d.metrics_single,
             d.min_change,
@@ -491,124 +485,109 @@ fn tables(d: &Diff) -> Tables {
             }
         ));
     }
-    summary.extend(d.notes.iter().map(|n| format!("note: {n}")));
-    Tables {
-        summary,
-        verdicts: d
-            .verdicts
-            .iter()
-            .map(|v| {
-                [
-                    v.change.label().into(),
-                    v.scenario.clone(),
-                    v.id.clone(),
-                    v.runtime.clone(),
-                    format!(
-                        "{} -> {}",
-                        v.a.as_deref().unwrap_or("-"),
-                        v.b.as_deref().unwrap_or("-")
-                    ),
-                ]
-            })
-            .collect(),
-        fidelity: d
-            .fidelity
-            .iter()
-            .map(|f| {
-                [
-                    if f.won { "won" } else { "LOST" }.into(),
-                    f.row_b.scenario.clone(),
-                    f.row_b.point_id.clone(),
-                    f.row_b.metric.clone(),
-                    format!(
-                        "{} -> {}",
-                        f.row_a.as_ref().map(fid_row).unwrap_or("-".into()),
-                        fid_row(&f.row_b)
-                    ),
-                    f.row_b.tolerance.clone(),
-                ]
-            })
-            .collect(),
-        outcomes: d
-            .outcomes
-            .iter()
-            .map(|o| {
-                [
-                    o.scenario.clone(),
-                    o.point_id.clone(),
-                    o.runtime.clone(),
-                    o.a.clone(),
-                    o.b.clone(),
-                ]
-            })
-            .collect(),
-        metrics: d
-            .metrics
-            .iter()
-            .map(|m| {
-                [
-                    m.scenario.clone(),
-                    m.point_id.clone(),
-                    m.runtime.clone(),
-                    m.metric.clone(),
-                    range(m.a),
-                    range(m.b),
-                    format!("{:+.1}%", m.rel),
-                ]
-            })
-            .collect(),
-    }
+    out.extend(d.notes.iter().map(|n| format!("note: {n}")));
+    out
 }
 
-const V_HEAD: [&str; 5] = ["change", "scenario", "verdict", "runtime", "A -> B"];
-const F_HEAD: [&str; 6] = ["", "scenario", "point", "metric", "A -> B", "tolerance"];
-const O_HEAD: [&str; 5] = ["scenario", "point", "runtime", "outcome A", "outcome B"];
-const M_HEAD: [&str; 7] = ["scenario", "point", "runtime", "metric", "A", "B", "change"];
-
-fn text_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
-    let mut w = head.map(str::len);
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.len());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let _ = writeln!(out, "  {}", line(head.to_vec()));
-    for r in rows {
-        let _ = writeln!(out, "  {}", line(r.iter().map(String::as_str).collect()));
-    }
+fn sections(d: &Diff) -> Vec<Section> {
+    let verdicts = d.verdicts.iter().map(|v| {
+        vec![
+            v.change.label().into(),
+            v.scenario.clone(),
+            v.id.clone(),
+            v.runtime.clone(),
+            format!(
+                "{} -> {}",
+                v.a.as_deref().unwrap_or("-"),
+                v.b.as_deref().unwrap_or("-")
+            ),
+        ]
+    });
+    let fidelity = d.fidelity.iter().map(|f| {
+        vec![
+            if f.won { "won" } else { "LOST" }.into(),
+            f.row_b.scenario.clone(),
+            f.row_b.point_id.clone(),
+            f.row_b.metric.clone(),
+            format!(
+                "{} -> {}",
+                f.row_a.as_ref().map(fid_row).unwrap_or("-".into()),
+                fid_row(&f.row_b)
+            ),
+            f.row_b.tolerance.clone(),
+        ]
+    });
+    let outcomes = d.outcomes.iter().map(|o| {
+        vec![
+            o.scenario.clone(),
+            o.point_id.clone(),
+            o.runtime.clone(),
+            o.a.clone(),
+            o.b.clone(),
+        ]
+    });
+    let metrics = d.metrics.iter().map(|m| {
+        vec![
+            m.scenario.clone(),
+            m.point_id.clone(),
+            m.runtime.clone(),
+            m.metric.clone(),
+            range(m.a),
+            range(m.b),
+            format!("{:+.1}%", m.rel),
+        ]
+    });
+    vec![
+        Section {
+            title: "Verdicts that changed",
+            head: &["change", "scenario", "verdict", "runtime", "A -> B"],
+            rows: verdicts.collect(),
+        },
+        Section {
+            title: "Fidelity rows won or lost",
+            head: &["", "scenario", "point", "metric", "A -> B", "tolerance"],
+            rows: fidelity.collect(),
+        },
+        Section {
+            title: "Points whose outcome changed",
+            head: &["scenario", "point", "runtime", "outcome A", "outcome B"],
+            rows: outcomes.collect(),
+        },
+        Section {
+            title: "Metrics that moved beyond the repeats' spread (median [min..max])",
+            head: &["scenario", "point", "runtime", "metric", "A", "B", "change"],
+            rows: metrics.collect(),
+        },
+    ]
+    .into_iter()
+    .filter(|s| !s.rows.is_empty())
+    .collect()
 }
 
 fn text(d: &Diff) -> String {
-    let t = tables(d);
     let mut out = format!("A: {}\nB: {}\n", d.a, d.b);
-    for s in &t.summary {
+    for s in summary(d) {
         let _ = writeln!(out, "{s}");
     }
-    if !t.verdicts.is_empty() {
-        out.push_str("\nverdicts that changed\n");
-        text_table(&mut out, V_HEAD, &t.verdicts);
-    }
-    if !t.fidelity.is_empty() {
-        out.push_str("\nfidelity rows won or lost\n");
-        text_table(&mut out, F_HEAD, &t.fidelity);
-    }
-    if !t.outcomes.is_empty() {
-        out.push_str("\npoints whose outcome changed\n");
-        text_table(&mut out, O_HEAD, &t.outcomes);
-    }
-    if !t.metrics.is_empty() {
-        out.push_str("\nmetrics that moved beyond the repeats' spread (median [min..max])\n");
-        text_table(&mut out, M_HEAD, &t.metrics);
+    for sec in sections(d) {
+        let mut w: Vec<usize> = sec.head.iter().map(|h| h.len()).collect();
+        for r in &sec.rows {
+            for (i, c) in r.iter().enumerate() {
+                w[i] = w[i].max(c.len());
+            }
+        }
+        let line = |cells: &mut dyn Iterator<Item = &str>| {
+            let s: Vec<String> = cells
+                .enumerate()
+                .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+                .collect();
+            format!("  {}", s.join("  ").trim_end())
+        };
+        let _ = writeln!(out, "\n{}", sec.title.to_lowercase());
+        let _ = writeln!(out, "{}", line(&mut sec.head.iter().copied()));
+        for r in &sec.rows {
+            let _ = writeln!(out, "{}", line(&mut r.iter().map(String::as_str)));
+        }
     }
     out
 }
@@ -617,46 +596,22 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn md_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
-    let _ = writeln!(out, "| {} |", head.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(N));
-    for r in rows {
-        let cells: Vec<String> = r.iter().map(|c| md_cell(c)).collect();
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
-    }
-    out.push('\n');
-}
-
 fn markdown(d: &Diff) -> String {
-    let t = tables(d);
     let mut out = format!(
         "# Compare\n\n- A: `{}`\n- B: `{}`\n\n",
         md_cell(&d.a),
         md_cell(&d.b)
     );
-    for s in &t.summary {
-        let _ = writeln!(out, "- {}", md_cell(s));
+    for s in summary(d) {
+        let _ = writeln!(out, "- {}", md_cell(&s));
     }
-    out.push('\n');
-    let sections: [(&str, bool); 4] = [
-        ("Verdicts that changed", !t.verdicts.is_empty()),
-        ("Fidelity rows won or lost", !t.fidelity.is_empty()),
-        ("Points whose outcome changed", !t.outcomes.is_empty()),
-        (
-            "Metrics that moved beyond the repeats' spread",
-            !t.metrics.is_empty(),
-        ),
-    ];
-    for (i, (title, any)) in sections.iter().enumerate() {
-        if !any {
-            continue;
-        }
-        let _ = writeln!(out, "## {title}\n");
-        match i {
-            0 => md_table(&mut out, V_HEAD, &t.verdicts),
-            1 => md_table(&mut out, F_HEAD, &t.fidelity),
-            2 => md_table(&mut out, O_HEAD, &t.outcomes),
-            _ => md_table(&mut out, M_HEAD, &t.metrics),
+    for sec in sections(d) {
+        let _ = writeln!(out, "\n## {}\n", sec.title);
+        let _ = writeln!(out, "| {} |", sec.head.join(" | "));
+        let _ = writeln!(out, "|{}", "---|".repeat(sec.head.len()));
+        for r in &sec.rows {
+            let cells: Vec<String> = r.iter().map(|c| md_cell(c)).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
     }
     out
@@ -670,29 +625,7 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn html_table<const N: usize>(out: &mut String, head: [&str; N], rows: &[[String; N]]) {
-    out.push_str("<table><thead><tr>");
-    for h in head {
-        let _ = write!(out, "<th>{}</th>", esc(h));
-    }
-    out.push_str("</tr></thead><tbody>\n");
-    for r in rows {
-        let class = match r[0].as_str() {
-            "REGRESSED" | "LOST" => " class=\"bad\"",
-            "improved" | "won" => " class=\"good\"",
-            _ => "",
-        };
-        let _ = write!(out, "<tr{class}>");
-        for c in r {
-            let _ = write!(out, "<td>{}</td>", esc(c));
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody></table>\n");
-}
-
 fn html(d: &Diff) -> String {
-    let t = tables(d);
     let mut out = String::from(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>schedlab compare</title>\n<style>\
          body{font-family:sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin:1em 0}\
@@ -705,25 +638,29 @@ fn html(d: &Diff) -> String {
         esc(&d.a),
         esc(&d.b)
     );
-    for s in &t.summary {
-        let _ = writeln!(out, "<li>{}</li>", esc(s));
+    for s in summary(d) {
+        let _ = writeln!(out, "<li>{}</li>", esc(&s));
     }
     out.push_str("</ul>\n");
-    if !t.verdicts.is_empty() {
-        out.push_str("<h2>Verdicts that changed</h2>\n");
-        html_table(&mut out, V_HEAD, &t.verdicts);
-    }
-    if !t.fidelity.is_empty() {
-        out.push_str("<h2>Fidelity rows won or lost</h2>\n");
-        html_table(&mut out, F_HEAD, &t.fidelity);
-    }
-    if !t.outcomes.is_empty() {
-        out.push_str("<h2>Points whose outcome changed</h2>\n");
-        html_table(&mut out, O_HEAD, &t.outcomes);
-    }
-    if !t.metrics.is_empty() {
-        out.push_str("<h2>Metrics that moved beyond the repeats' spread</h2>\n");
-        html_table(&mut out, M_HEAD, &t.metrics);
+    for sec in sections(d) {
+        let _ = write!(out, "<h2>{}</h2>\n<table><thead><tr>", esc(sec.title));
+        for h in sec.head {
+            let _ = write!(out, "<th>{}</th>", esc(h));
+        }
+        out.push_str("</tr></thead><tbody>\n");
+        for r in &sec.rows {
+            let class = match r[0].as_str() {
+                "REGRESSED" | "LOST" => " class=\"bad\"",
+                "improved" | "won" => " class=\"good\"",
+                _ => "",
+            };
+            let _ = write!(out, "<tr{class}>");
+            for c in r {
+                let _ = write!(out, "<td>{}</td>", esc(c));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody></table>\n");
     }
     out.push_str("</body></html>\n");
     out
@@ -753,7 +690,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> Result<i32> {
     match &o.out {
         Some(p) => {
             crate::fsutil::write_atomic(p, body.as_bytes())?;
-            println!("{}", tables(&d).summary.join("\n"));
+            println!("{}", summary(&d).join("\n"));
             println!("written: {}", p.display());
         }
         None => print!("{body}"),

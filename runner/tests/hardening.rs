@@ -6,51 +6,9 @@
 
 mod common;
 use common::*;
-use std::path::Path;
-use std::process::{Child, ExitStatus};
-use std::time::{Duration, Instant};
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "waited {limit:?} for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits for `child` at most `limit`; kills it and fails past that.
-fn wait_exit(child: &mut Child, limit: Duration, what: &str) -> (ExitStatus, Duration) {
-    let start = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return (s, start.elapsed());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: schedlab still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: signalling our own child process.
-    unsafe { libc::kill(child.id() as i32, sig) };
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_user_error(o: &std::process::Output, needles: &[&str]) {
-    assert_eq!(o.status.code(), Some(2), "{}", text(o));
-    let e = stderr(o);
-    assert!(!e.contains("panicked"), "{}", text(o));
-    for n in needles {
-        assert!(e.contains(n), "missing {n:?} in\n{}", text(o));
-    }
-}
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::Duration;
 
 /// A sweep over `n` free axes of 10 values each (10^n points).
 fn grid_sweep(name: &str, n: usize, extra: &str) -> String {
@@ -101,12 +59,7 @@ fn sigint_on_a_million_point_grid_exits_promptly_and_keeps_what_ran() {
     let lab = Lab::new("bigint");
     lab.scenario("big", &grid_sweep("big", 6, ""));
     let run = lab.out("run");
-    let mut child = lab
-        .cmd(&["run", "big", "--yes", "--out", run.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = lab.spawn(&["run", "big", "--yes", "--out", run.to_str().unwrap()]);
     wait_for("two finished points", Duration::from_secs(120), || {
         std::fs::read_dir(run.join("big"))
             .map(|d| {
@@ -140,16 +93,7 @@ fn a_second_sigint_exits_at_once_and_report_marks_the_run_interrupted() {
         "tw",
         "scenario: tw\nincident: i\nruntimes: [tokio]\nduration: 60s\ngrace: 60s\ngrid: { mode: [fork_hang], ignore_term: [1] }\n",
     );
-    let run = lab.out("run");
-    let mut child = lab
-        .cmd(&["run", "tw", "--out", run.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("the grandchild", Duration::from_secs(60), || {
-        lab.pids().iter().any(|(_, r)| r == "grandchild")
-    });
+    let (mut child, run) = run_until_grandchild(&lab, "tw");
     // The point ignores SIGTERM: after the first SIGINT the runner waits
     // a second before its SIGKILL; the second SIGINT does not wait.
     signal(&child, libc::SIGINT);
@@ -254,20 +198,22 @@ fn huge_durations_are_an_error_not_a_panic() {
 
 const FORK: &str = "scenario: fk\nincident: i\nruntimes: [tokio]\nduration: 200ms\ngrace: 60s\ngrid: { mode: [idle, fork_hang, exit3] }\n";
 
+/// Runs `scenario` into `<lab>/run` in the background until its
+/// fork_hang point has forked its grandchild.
+fn run_until_grandchild(lab: &Lab, scenario: &str) -> (Child, PathBuf) {
+    let run = lab.out("run");
+    let child = lab.spawn(&["run", scenario, "--out", run.to_str().unwrap()]);
+    wait_for("the grandchild", Duration::from_secs(60), || {
+        lab.pids().iter().any(|(_, r)| r == "grandchild")
+    });
+    (child, run)
+}
+
 #[test]
 fn sighup_is_handled_like_sigterm() {
     let lab = Lab::new("sighup");
     lab.scenario("fk", FORK);
-    let run = lab.out("run");
-    let mut child = lab
-        .cmd(&["run", "fk", "--out", run.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("the grandchild", Duration::from_secs(60), || {
-        lab.pids().iter().any(|(_, r)| r == "grandchild")
-    });
+    let (mut child, run) = run_until_grandchild(&lab, "fk");
     signal(&child, libc::SIGHUP);
     let (status, _) = wait_exit(&mut child, Duration::from_secs(30), "SIGHUP");
     assert_eq!(status.code(), Some(130));
@@ -285,16 +231,7 @@ fn sighup_is_handled_like_sigterm() {
 fn no_process_of_a_point_outlives_a_sigkilled_runner() {
     let lab = Lab::new("sigkill");
     lab.scenario("fk", FORK);
-    let run = lab.out("run");
-    let mut child = lab
-        .cmd(&["run", "fk", "--out", run.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("the grandchild", Duration::from_secs(60), || {
-        lab.pids().iter().any(|(_, r)| r == "grandchild")
-    });
+    let (mut child, run) = run_until_grandchild(&lab, "fk");
     signal(&child, libc::SIGKILL);
     let _ = child.wait();
     for (pid, role) in lab.pids() {
@@ -477,12 +414,7 @@ fn a_run_directory_has_one_writer() {
         "scenario: l\nincident: i\nruntimes: [tokio]\nduration: 30s\ngrace: 60s\ngrid: { mode: [idle] }\n",
     );
     let run = lab.out("run");
-    let mut first = lab
-        .cmd(&["run", "l", "--out", run.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = lab.spawn(&["run", "l", "--out", run.to_str().unwrap()]);
     wait_for("run.json", Duration::from_secs(60), || {
         run.join("run.json").exists()
     });

@@ -6,7 +6,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub const SCHEDLAB: &str = env!("CARGO_BIN_EXE_schedlab");
 pub const FIXTURE: &str = env!("CARGO_BIN_EXE_schedlab-fixture");
@@ -136,5 +137,62 @@ impl Lab {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         script
+    }
+}
+
+impl Lab {
+    /// `schedlab <args>` in the background, its output discarded.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.cmd(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("schedlab starts")
+    }
+}
+
+/// Polls `f` until it holds; fails after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for `child` at most `limit`; kills it and fails past that.
+/// Returns its status and how long it took.
+pub fn wait_exit(child: &mut Child, limit: Duration, what: &str) -> (ExitStatus, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return (s, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: schedlab still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends `sig` to a child of this test.
+pub fn signal(child: &Child, sig: i32) {
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit 2, no panic, and every needle in stderr.
+pub fn assert_user_error(o: &Output, needles: &[&str]) {
+    assert_eq!(o.status.code(), Some(2), "{}", text(o));
+    let e = stderr(o);
+    assert!(!e.contains("panicked"), "{}", text(o));
+    for n in needles {
+        assert!(e.contains(n), "missing {n:?} in\n{}", text(o));
     }
 }
