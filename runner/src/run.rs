@@ -277,9 +277,13 @@ pub fn shape(mut sweep: Sweep, o: &RunOptions, strict: bool) -> Result<Sweep> {
     Ok(sweep)
 }
 
-/// Point runs of the plan: exact when the bound is small enough to walk,
-/// else the bound. Returns (count, exact).
-fn count_runs(sweeps: &[Sweep], shard: Option<Shard>) -> (u128, bool) {
+/// Point runs of the plan whose (scenario, runtime) `runs`: exact when the
+/// bound is small enough to walk, else the bound. Returns (count, exact).
+fn count_runs(
+    sweeps: &[Sweep],
+    shard: Option<Shard>,
+    runs: impl Fn(&str, &str) -> bool,
+) -> (u128, bool) {
     let bound: u128 = sweeps
         .iter()
         .map(|s| s.runs_bound(&s.runtimes))
@@ -295,7 +299,7 @@ fn count_runs(sweeps: &[Sweep], shard: Option<Shard>) -> (u128, bool) {
             continue;
         };
         for p in points {
-            if sharder.keep(&s.scenario, &p.point_id) {
+            if sharder.keep(&s.scenario, &p.point_id) && runs(&s.scenario, &p.runtime) {
                 n += s.repeats as u128;
             }
         }
@@ -306,7 +310,7 @@ fn count_runs(sweeps: &[Sweep], shard: Option<Shard>) -> (u128, bool) {
 /// Refuses a plan over [`MAX_RUNS`] unless `--yes`; says when a runtime
 /// (or the whole plan) has no point left.
 fn check_plan(sweeps: &[Sweep], o: &RunOptions) -> Result<u128> {
-    let (runs, exact) = count_runs(sweeps, o.shard);
+    let (runs, exact) = count_runs(sweeps, o.shard, |_, _| true);
     if runs > MAX_RUNS && !o.yes {
         return Err(user(format!(
             "this run has {}{runs} point runs (points x runtimes x repeats{}), more than {MAX_RUNS}; \
@@ -489,11 +493,17 @@ pub fn run(
     o: &RunOptions,
     label: &str,
 ) -> Result<i32> {
-    let total = check_plan(&sweeps, o)?;
+    let planned = check_plan(&sweeps, o)?;
+    let mut total = planned;
     check_values(bin_dir, &sweeps)?;
     let bins = resolve_binaries(root, bin_dir, &sweeps)?;
     for (rt, why) in &bins.skipped {
         eprintln!("schedlab: skipping the {rt} column: {why}");
+    }
+    if !bins.skipped.is_empty() {
+        // The runs of a skipped column get a row each, but are not run.
+        let has = |sc: &str, rt: &str| bins.paths.contains_key(&(sc.to_string(), rt.to_string()));
+        total = count_runs(&sweeps, o.shard, has).0;
     }
     let run_dir = new_run_dir(root, o.out.as_deref(), label)?;
     let _lock = lock_run_dir(&run_dir).map_err(user)?;
@@ -527,7 +537,8 @@ pub fn run(
     };
     write_json(&run_dir.join(RUN_META), &meta)?;
 
-    // Point runs that have a binary: the progress bar's length.
+    // Point runs that have a binary: the progress bar's length and what
+    // `not_run` counts down from.
     let runnable = total.min(u64::MAX as u128) as u64;
     let tty = std::io::stderr().is_terminal();
     let bar = if tty {
@@ -661,15 +672,25 @@ pub fn run(
         );
         return Ok(1);
     }
-    if tally.done == 0 && runnable > 0 {
-        eprintln!("schedlab: no point ran");
-        return Ok(1);
-    }
-    if runnable == 0 && o.shard.is_some() {
-        eprintln!(
-            "schedlab: note: shard {} has no point (the plan has fewer points than shards)",
-            o.shard.map(|s| s.to_string()).unwrap_or_default()
-        );
+    if tally.done == 0 {
+        if planned == 0 {
+            // Only a shard can have an empty plan (check_plan refuses one
+            // otherwise): more shards than points is not an error.
+            eprintln!(
+                "schedlab: note: shard {} has no point (the plan has fewer points than shards)",
+                o.shard.map(|s| s.to_string()).unwrap_or_default()
+            );
+        } else {
+            eprintln!(
+                "schedlab: nothing ran{}",
+                if bins.skipped.is_empty() {
+                    ""
+                } else {
+                    ": every runtime asked for was skipped (see above)"
+                }
+            );
+            return Ok(1);
+        }
     }
     Ok(if !rendered {
         1

@@ -407,6 +407,28 @@ fn a_run_where_every_point_crashed_fails() {
 }
 
 #[test]
+fn a_run_where_nothing_ran_fails() {
+    let lab = Lab::new("nothingran");
+    lab.scenario(
+        "g",
+        "scenario: g\nincident: i\nruntimes: [tokio, go]\nduration: 50ms\ngrid: { mode: [idle] }\n",
+    );
+    let o = lab
+        .cmd(&["run", "g", "--runtime", "go"])
+        .env("GO", lab.dir.join("no-such-go"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let e = stderr(&o);
+    assert!(e.contains("skipping the go column"), "{}", text(&o));
+    assert!(
+        e.contains("nothing ran: every runtime asked for was skipped"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
 fn a_run_directory_has_one_writer() {
     let lab = Lab::new("lock");
     lab.scenario(
