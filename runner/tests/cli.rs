@@ -109,6 +109,8 @@ fn help_everywhere() {
         vec!["run-all", "--help"],
         vec!["report", "--help"],
         vec!["list", "--help"],
+        vec!["compare", "--help"],
+        vec!["merge", "--help"],
     ] {
         let o = std::process::Command::new(SCHEDLAB)
             .args(&args)
