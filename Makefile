@@ -2,7 +2,7 @@
 # `make test`. Everything else here is a shortcut to the `schedlab` runner
 # or to cargo.
 #
-#   make run-all [ARGS=--quick]        build (release) and run every scenario, then the report
+#   make run-all [ARGS=--quick|--full] build (release) and run every scenario (default profile), then the report
 #   make run SCENARIO=name [ARGS=...]  one scenario, e.g. ARGS="--quick --runtime tokio,go"
 #   make report [RUN=results/<id>]     rebuild plots and report from stored results (default: latest)
 #   make test                          what CI runs (.ci/run): build, tests, clippy, fmt, Go vet/tests,
