@@ -62,9 +62,9 @@ fn cost(name: &str, threads: usize, busy: usize, stacks: bool, secs: u64) {
         r.watcher_cores * 100.0,
         scanned
     );
-    if let Some((med, max)) = r.stacks.as_ref().and_then(|s| s.pause_median_max_us()) {
+    if let Some((med, p90, max)) = r.stacks.as_ref().and_then(|s| s.pause_percentiles_us()) {
         println!(
-            "{name}: --stacks: {} ptrace stops, each thread paused median {med:.0} us, max {max:.0} us",
+            "{name}: --stacks: {} ptrace stops, each thread paused median {med:.0} us, p90 {p90:.0} us, max {max:.0} us",
             r.stacks.as_ref().map_or(0, |s| s.pauses_us.len())
         );
     }

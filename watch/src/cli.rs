@@ -52,7 +52,7 @@ pub struct WatchArgs {
 /// Turns the arguments into options, or a usage error.
 pub fn options(a: &WatchArgs) -> Result<Options, WatchError> {
     let dur = |what: &str, s: &str| {
-        schedlab_protocol::sweep::parse_duration(s)
+        schedlab_protocol::util::parse_duration(s)
             .map_err(|e| WatchError::Usage(format!("--{what}: {e}")))
             .and_then(|d| {
                 if d.is_zero() || d > Duration::from_secs(7 * 24 * 3600) {

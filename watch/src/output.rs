@@ -93,10 +93,10 @@ pub fn text(r: &Report) -> String {
     }
     if let Some(st) = &r.stacks {
         let _ = write!(out, "--stacks: {} threads sampled", st.by_tid.len());
-        if let Some((med, max)) = st.pause_median_max_us() {
+        if let Some((med, p90, max)) = st.pause_percentiles_us() {
             let _ = write!(
                 out,
-                "; {} ptrace stops, each thread paused median {med:.0} us, max {max:.0} us",
+                "; {} ptrace stops, each thread paused median {med:.0} us, p90 {p90:.0} us, max {max:.0} us",
                 st.pauses_us.len()
             );
         }

@@ -5,7 +5,7 @@
 //! ```text
 //! goroutine profile: total 9994
 //! 9990 @ 0x43a2b6 0x406cdc 0x4068f8 0x4b1a85 0x46c381
-//! #	0x4b1a84	main.sender+0x64	/src/leak/main.go:31
+//! #    0x4b1a84    main.sender+0x64    /src/leak/main.go:31
 //! ```
 //!
 //! A group's *site* is its first frame outside `runtime.` and
@@ -95,14 +95,14 @@ pub fn parse(text: &str) -> Option<Profile> {
     let mut groups: Vec<Group> = Vec::new();
     for l in lines {
         let l = l.trim_end();
-        if let Some((n, _)) = l.split_once(" @ ") {
-            if let Ok(count) = n.trim().parse() {
-                groups.push(Group {
-                    count,
-                    frames: Vec::new(),
-                });
-                continue;
-            }
+        if let Some((n, _)) = l.split_once(" @ ")
+            && let Ok(count) = n.trim().parse()
+        {
+            groups.push(Group {
+                count,
+                frames: Vec::new(),
+            });
+            continue;
         }
         if let Some(rest) = l.strip_prefix('#') {
             let mut f = rest.split_whitespace();

@@ -32,11 +32,16 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Fraction of one core the per-thread scan may use per period.
-pub const SCAN_BUDGET: f64 = 0.03;
+pub const SCAN_BUDGET: f64 = 0.025;
 /// Fewer threads than this are always scanned in full.
 pub const FULL_SCAN_BELOW: usize = 512;
 /// Peeks read every thread's syscall only in processes this small.
 pub const PEEK_MAX_THREADS: usize = 256;
+/// Above this many threads the task list (12 ms to read at 10,000
+/// threads) is read again only every [`TID_LIST_EVERY`] ticks; a thread
+/// gone since is simply not found.
+pub const TID_LIST_CACHE_ABOVE: usize = 2000;
+pub const TID_LIST_EVERY: u32 = 4;
 /// At most this many descriptors are resolved (readlink) per tick.
 pub const FD_SCAN_MAX: usize = 4096;
 
@@ -172,6 +177,11 @@ pub struct Collector {
     buf: Vec<u8>,
     first: bool,
     peeked_slow: Vec<(i32, i64)>,
+    /// Threads at the last tick (peeks skip big processes without
+    /// listing them).
+    last_threads: usize,
+    tids: Vec<i32>,
+    ticks: u32,
 }
 
 impl Collector {
@@ -190,6 +200,9 @@ impl Collector {
             buf: Vec::with_capacity(1024),
             first: true,
             peeked_slow: Vec::new(),
+            last_threads: 0,
+            tids: Vec::new(),
+            ticks: 0,
         })
     }
 
@@ -206,8 +219,13 @@ impl Collector {
         }
         let page = procfs::page_size();
         let io_bytes = self.proc_.io().ok().map(|io| io.rchar + io.wchar);
-        let tids = self.task_ids()?;
         let cpu0 = crate::cost::thread_cpu_s();
+        let stale = self.tids.len() > TID_LIST_CACHE_ABOVE && !self.ticks.is_multiple_of(TID_LIST_EVERY);
+        if !stale {
+            self.tids = self.task_ids()?;
+        }
+        self.ticks += 1;
+        let tids = std::mem::take(&mut self.tids);
         let chosen = self.choose(&tids);
         let mut scanned = Vec::with_capacity(chosen.len());
         let read_switches = tids.len() <= FULL_SCAN_BELOW * 2;
@@ -229,6 +247,8 @@ impl Collector {
         self.seen.retain(|t| tids.binary_search(t).is_ok());
         self.comms.retain(|t, _| tids.binary_search(t).is_ok());
         self.first = false;
+        self.last_threads = tids.len();
+        self.tids = tids;
         let fds = self.fd_counts();
         Ok(Tick {
             t_s,
@@ -247,10 +267,10 @@ impl Collector {
     /// A quick look at every thread's syscall (small processes only),
     /// remembering those in a slow call for the next tick.
     pub fn peek_slow(&mut self) {
-        let Ok(tids) = self.task_ids() else { return };
-        if tids.len() > PEEK_MAX_THREADS {
+        if self.last_threads > PEEK_MAX_THREADS {
             return;
         }
+        let Ok(tids) = self.task_ids() else { return };
         for tid in tids {
             let path = format!("/proc/{}/task/{tid}/syscall", self.pid);
             if let Some(Sys::In { nr, .. }) = self.read_small(&path).map(parse_syscall)
@@ -276,12 +296,16 @@ impl Collector {
     fn choose(&mut self, tids: &[i32]) -> Vec<i32> {
         let budget_s = SCAN_BUDGET * self.period.as_secs_f64();
         let fits = tids.len() < FULL_SCAN_BELOW
-            || self.cost_per_thread == 0.0
-            || self.cost_per_thread * tids.len() as f64 <= budget_s;
+            || (self.cost_per_thread > 0.0 && self.cost_per_thread * tids.len() as f64 <= budget_s);
         if fits {
             return tids.to_vec();
         }
-        let n = ((budget_s / self.cost_per_thread) as usize).clamp(64, tids.len());
+        // The first look at a big process measures the cost on a slice.
+        let n = if self.cost_per_thread == 0.0 {
+            FULL_SCAN_BELOW
+        } else {
+            ((budget_s / self.cost_per_thread) as usize).clamp(64, tids.len())
+        };
         let mut out: Vec<i32> = tids
             .iter()
             .copied()

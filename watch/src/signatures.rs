@@ -231,7 +231,7 @@ pub fn seen(w: &Window) -> Vec<String> {
             w.rt.cap_source
         ),
         format!(
-            "cores used {:.2} (median), RSS {} , fds {} ({} sockets)",
+            "cores used {:.2} (median), RSS {}, fds {} ({} sockets)",
             median(f.iter().map(|x| x.cores)),
             mib(last.rss_bytes as f64),
             last.fds.total,
@@ -275,27 +275,21 @@ fn stuck_stw(w: &Window) -> Option<Finding> {
         ev.push(format!("I/O through read/write: {io:.0} bytes/s"));
     }
     let mut conf = Confidence::Medium;
-    if let Some(st) = w.stacks {
-        if let Some(sym) = st.symbol_of(top.tid) {
-            if crate::stacks::is_timer_code(&sym) {
-                conf = Confidence::High;
-                ev.push(format!(
-                    "--stacks: the spinning thread is in {sym} (the timer code)"
-                ));
-            } else {
-                ev.push(format!(
-                    "--stacks: the spinning thread is in {sym}, not the timer code: a loop with no preemption point (try `make run SCENARIO=tight_loop ARGS=--quick`)"
-                ));
-            }
+    if let Some(sym) = w.stacks.and_then(|st| st.symbol_of(top.tid)) {
+        if crate::stacks::is_timer_code(&sym) {
+            conf = Confidence::High;
+            ev.push(format!(
+                "--stacks: the spinning thread is in {sym} (the timer code)"
+            ));
+        } else {
+            ev.push(format!(
+                "--stacks: the spinning thread is in {sym}, not the timer code: a loop with no preemption point (try `make run SCENARIO=tight_loop ARGS=--quick`)"
+            ));
         }
     }
-    if let Some(p) = w.pprof {
-        if p.silent_since_s.is_some() {
-            conf = Confidence::High;
-            ev.push(
-                "--pprof: the endpoint stopped answering while the process burns a core".into(),
-            );
-        }
+    if w.pprof.is_some_and(|p| p.silent_since_s.is_some()) {
+        conf = Confidence::High;
+        ev.push("--pprof: the endpoint stopped answering while the process burns a core".into());
     }
     Some(Finding::new(Signature::StuckStw, conf, ev))
 }
