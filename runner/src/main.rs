@@ -40,6 +40,7 @@ mod sampler;
 mod sentinel;
 mod signals;
 mod supervise;
+mod watchcmd;
 
 use clap::{Args, Parser, Subcommand};
 use run::{RunOptions, Shard, UserError};
@@ -80,6 +81,20 @@ enum Cmd {
     RunAll {
         #[command(flatten)]
         knobs: Knobs,
+    },
+    /// Diagnose a live process from outside (/proc, optionally ptrace and
+    /// pprof): which known failure it shows, on what evidence, and the lab
+    /// command that reproduces it.
+    Watch(schedlab_watch::cli::WatchArgs),
+    /// Watch the lab's own buggy and fixed programs and print the
+    /// confusion matrix (true failure x named); exit 3 on a wrong name.
+    WatchCorpus {
+        /// Only the quick slice (one case per failure, and one healthy).
+        #[arg(long)]
+        quick: bool,
+        /// Only this scenario's cases.
+        #[arg(long, value_name = "SCENARIO")]
+        only: Option<String>,
     },
     /// Recompute the analysis and rebuild the report of a stored run
     /// without running anything.
@@ -261,6 +276,13 @@ fn real_main() -> anyhow::Result<i32> {
             }
             run::run(&root, &bin_dir, sweeps, &o, "all")
         }
+        Cmd::Watch(args) => Ok(watchcmd::watch(args)),
+        Cmd::WatchCorpus { quick, only } => Ok(watchcmd::corpus(
+            &root()?,
+            &bin_dir,
+            *quick,
+            only.as_deref(),
+        )),
         Cmd::Report { run_dir, check } => {
             let dir = match run_dir {
                 Some(d) => d.clone(),
