@@ -26,15 +26,27 @@ pub fn html(s: &str) -> String {
     out
 }
 
-/// Makes text safe inside a Markdown table cell (one line, no pipes, no
-/// raw HTML).
+/// Makes text safe inside a Markdown table cell and readable as plain
+/// text: one line, pipes escaped, and a `<` that could open an HTML tag
+/// (`<x`, `</`, `<!`) backslash-escaped; `&&`, `>=`, `< 10` stay as they
+/// are (no entities).
 pub fn md_cell(s: &str) -> String {
     let one_line = s.replace(['\n', '\r'], " ");
-    one_line
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    let mut out = String::with_capacity(one_line.len());
+    let mut chars = one_line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("\\<")
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// A number for humans: integers without a fraction, others with about
@@ -204,7 +216,11 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(html("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
-        assert_eq!(md_cell("a|b\n<i>"), "a\\|b &lt;i&gt;");
+        assert_eq!(md_cell("a|b\n<i>"), "a\\|b \\<i>");
+        assert_eq!(
+            md_cell("runtime == 'go' && conns >= 10 && c < 5"),
+            "runtime == 'go' && conns >= 10 && c < 5"
+        );
     }
 
     #[test]

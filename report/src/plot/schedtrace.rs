@@ -8,7 +8,9 @@
 //!   for its goroutine, an M between two states); `ms_locked` is an
 //!   attribute, not a state, drawn as a dashed line over the stack. Ps:
 //!   `ps_running`, `ps_syscall`, `ps_idle` out of `ps` (or the point's
-//!   `procs`), the rest being stopped (stop-the-world).
+//!   `procs`), the rest being Ps between owners (idle but handed to an M
+//!   that has not started running it, as after a hand-off) or stopped for a
+//!   stop-the-world.
 //! * **go**: the `SCHED` lines Go's runtime prints to stderr under
 //!   `GODEBUG=schedtrace=N`, which the runner turns into `event` lines of
 //!   kind `schedtrace` stamped with its clock. Go's line does not split
@@ -59,7 +61,7 @@ impl State {
             State::Spinning => "spinning (looking for work)",
             State::Idle => "idle",
             State::Other => "other (sysmon, template thread, parked locked M, in transition)",
-            State::Stopped => "stopped (stop-the-world)",
+            State::Stopped => "between owners (handed to an M not yet running) or stopped",
         };
         format!("{of} {w}")
     }
