@@ -22,6 +22,7 @@
 //! plots:
 //!   - kind: sweep
 //!     title: "Thread floor by GOMAXPROCS"
+//!     caption: "Go and gmp idle with 3 threads at procs 1, one more per P"
 //!     x: procs
 //!     y: threads_median
 //!     series: [runtime]
@@ -212,7 +213,12 @@ pub enum PlotKind {
 #[serde(deny_unknown_fields)]
 pub struct PlotSpec {
     pub kind: PlotKind,
+    /// A short name for the figure, drawn on it.
     pub title: String,
+    /// What the reader should see in the figure, printed under it (a
+    /// sentence, not the title again). Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
     /// sweep: an axis or metric name. timeseries: unused (time).
     #[serde(default)]
     pub x: Option<String>,

@@ -14,6 +14,7 @@ fn spec(kind: PlotKind, y: &str, filter: Option<&str>) -> PlotSpec {
     PlotSpec {
         kind,
         title: format!("{y} odd"),
+        caption: None,
         x: Some("procs".into()),
         y: OneOrMany::One(y.into()),
         series: vec!["runtime".into()],

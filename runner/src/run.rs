@@ -773,6 +773,25 @@ pub fn scenario_args(runtime: &str, duration: Duration, params: &Params) -> Vec<
     a
 }
 
+/// How often a go run prints its scheduler trace (`GODEBUG=schedtrace`),
+/// in ms: the report draws Ms and Ps by state from these lines.
+pub const GO_SCHEDTRACE_MS: u64 = 100;
+
+/// `GODEBUG=schedtrace=N` for the go column (added to the user's own
+/// GODEBUG settings, if any); nothing for the other runtimes.
+fn go_schedtrace_env(runtime: &str) -> Vec<(String, String)> {
+    if runtime != "go" {
+        return Vec::new();
+    }
+    let mut v = format!("schedtrace={GO_SCHEDTRACE_MS}");
+    if let Ok(user) = std::env::var("GODEBUG")
+        && !user.is_empty()
+    {
+        v = format!("{user},{v}");
+    }
+    vec![("GODEBUG".into(), v)]
+}
+
 fn run_one(
     sweep: &Sweep,
     spec: &PointSpec,
@@ -786,7 +805,7 @@ fn run_one(
     let p = PointRun {
         binary: binary.to_path_buf(),
         args: scenario_args(&spec.runtime, duration, &spec.params),
-        env: Vec::new(),
+        env: go_schedtrace_env(&spec.runtime),
         limit: duration + sweep.grace().unwrap_or(DEFAULT_GRACE),
         sample_period: Duration::from_millis(sample_ms.max(1)),
         jsonl: dir.join(&name),

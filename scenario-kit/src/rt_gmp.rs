@@ -20,7 +20,12 @@
 //! * Counters in every `sample` line come from `gmp::stats()`: goroutines,
 //!   ms, ms_idle, ms_syscall, ms_spinning, ms_locked, ps_idle, ps_running,
 //!   ps_syscall, threads_created (the brief's API), and system_goroutines,
-//!   ms_running, threads_exited, retakes (fields the gmp crate added).
+//!   ms_running, threads_exited, retakes (fields the gmp crate added), and
+//!   ps (GOMAXPROCS), so the report's scheduler trace can stack Ms and Ps
+//!   by state out of their totals.
+//! * When the body returns, the kit emits gmp's thread-creation profile as
+//!   an `event` of kind `threadcreate`: one line per M, `M<id> at <s> s:
+//!   <cause>` (the report groups them by cause).
 
 use crate::probe::{PERIOD, RuntimeCounters};
 use crate::{Ctx, GmpConfig, limits};
@@ -60,7 +65,11 @@ impl Ctx {
                 crate::probe::run_blocking(&pp, gmp::sleep);
                 e.store(true, Ordering::Release);
             });
-            let result = body(ctx);
+            let result = body(ctx.clone());
+            ctx.event(
+                "threadcreate",
+                threadcreate_text(&gmp::thread_create_profile()),
+            );
             p.stop();
             while !ended.load(Ordering::Acquire) {
                 gmp::sleep(PERIOD);
@@ -101,8 +110,31 @@ fn gmp_counters() -> RuntimeCounters {
             ("ms_running", s.ms_running as f64),
             ("threads_exited", s.threads_exited as f64),
             ("retakes", s.retakes as f64),
+            ("ps", s.procs as f64),
         ] {
             c.insert(k.to_string(), v);
         }
     })
+}
+
+/// At most this many Ms are listed in the `threadcreate` event.
+const MAX_THREADCREATE: usize = 20_000;
+
+/// gmp's thread-creation profile as text: a header, then one line per M.
+fn threadcreate_text(profile: &[gmp::ThreadCreate]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("threadcreate profile: total {}\n", profile.len());
+    for t in profile.iter().take(MAX_THREADCREATE) {
+        let _ = writeln!(
+            out,
+            "M{} at {:.3} s: {}",
+            t.m_id,
+            t.at.as_secs_f64(),
+            t.cause
+        );
+    }
+    if profile.len() > MAX_THREADCREATE {
+        let _ = writeln!(out, "... {} more", profile.len() - MAX_THREADCREATE);
+    }
+    out
 }

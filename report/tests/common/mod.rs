@@ -56,6 +56,7 @@ fn plot(
     PlotSpec {
         kind,
         title: title.into(),
+        caption: None,
         x: x.map(String::from),
         y,
         series: series.iter().map(|s| s.to_string()).collect(),
