@@ -171,7 +171,7 @@ impl Lock {
         // SAFETY: as above.
         let v = unsafe { (*key).swap(MUTEX_UNLOCKED, Release) };
         if v == MUTEX_UNLOCKED {
-            crate::proc::throw("unlock of unlocked lock");
+            crate::panic::throw("unlock of unlocked lock");
         }
         if v == MUTEX_SLEEPING {
             futexwakeup(key);
@@ -576,7 +576,7 @@ pub(crate) fn preempt_check(gp: &G) {
 /// taking the lock, so misuse outside a goroutine panics cleanly).
 #[inline]
 pub(crate) fn getg(what: &str) -> &'static G {
-    crate::proc::need_g(what).1
+    crate::stubs::need_g(what).1
 }
 
 // ---------------------------------------------------------------------------
@@ -645,7 +645,7 @@ pub(crate) unsafe fn chansend(
     // Block on the channel. Some receiver will complete our operation for us.
     let Some(gp) = gp else {
         c.lock.unlock();
-        crate::proc::throw("chansend: blocking without a goroutine");
+        crate::panic::throw("chansend: blocking without a goroutine");
     };
     let mut mysg = Sudog::new(GRef(gp), ep as *mut u8);
     let sgp: *mut Sudog = &mut mysg;
@@ -662,7 +662,7 @@ pub(crate) unsafe fn chansend(
     gp.param.store(0, Relaxed);
     if closed {
         if !c.is_closed() {
-            crate::proc::throw("chansend: spurious wakeup");
+            crate::panic::throw("chansend: spurious wakeup");
         }
         return SendResult::Closed;
     }
@@ -764,7 +764,7 @@ pub(crate) unsafe fn chanrecv(
     // no sender available: block on this channel.
     let Some(gp) = gp else {
         c.lock.unlock();
-        crate::proc::throw("chanrecv: blocking without a goroutine");
+        crate::panic::throw("chanrecv: blocking without a goroutine");
     };
     let mut mysg = Sudog::new(GRef(gp), ep);
     let sgp: *mut Sudog = &mut mysg;

@@ -36,10 +36,12 @@ mod debug;
 pub mod net;
 mod netpoll;
 mod note;
+mod panic;
 mod proc;
 mod runq;
 mod runtime2;
 mod stack;
+mod stubs;
 mod stw;
 mod syscall;
 mod sysmon;
@@ -66,8 +68,10 @@ mod select;
 pub use chan::{Chan, WouldBlock, chan};
 pub use select::{RecvCase, SelectCase, SendCase, select};
 
-use proc::{getm, need_g, newproc, throw};
+use panic::throw;
+use proc::newproc;
 use runtime2::*;
+use stubs::{getm, need_g};
 
 /// Errors from building a runtime.
 #[derive(Debug, thiserror::Error)]
@@ -355,7 +359,7 @@ impl Builder {
                 proc::pidleput(sched, &mut l, pp);
             }
         }
-        proc::LAST_SCHED.store(sched as *const Sched as *mut Sched, Release);
+        stubs::LAST_SCHED.store(sched as *const Sched as *mut Sched, Release);
         Ok(Runtime {
             sched,
             used: AtomicBool::new(false),
@@ -403,7 +407,7 @@ impl Runtime {
             proc::allocm(sched, MKind::Worker, id, true)
         };
         store(&sched.m0, Some(m0));
-        proc::setm(Some(m0));
+        stubs::setm(Some(m0));
         // SAFETY: gettid has no preconditions.
         m0.tid
             .store(unsafe { libc::syscall(libc::SYS_gettid) } as i32, Release);
@@ -442,7 +446,7 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|x| !std::ptr::eq(*x, m0));
-        proc::setm(None);
+        stubs::setm(None);
         let r = slot
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -707,7 +711,7 @@ pub fn gc() {
 /// Completed stop-the-worlds of the current runtime and the longest stop
 /// latency (from `gcwaiting` to the world stopped).
 pub fn stw_stats() -> (u64, Duration) {
-    let s = proc::cur_sched();
+    let s = stubs::cur_sched();
     (
         s.stw.stops.load(Relaxed),
         Duration::from_nanos(s.stw.max_stop_ns.load(Relaxed).max(0) as u64),
@@ -767,7 +771,7 @@ pub fn unlock_os_thread() {
 
 /// Scheduler statistics of the current runtime (or the last one built).
 pub fn stats() -> Stats {
-    trace::stats(proc::cur_sched())
+    trace::stats(stubs::cur_sched())
 }
 
 /// Number of live user goroutines (Go: `runtime.NumGoroutine`).
@@ -778,15 +782,15 @@ pub fn num_goroutine() -> u64 {
 /// Goroutines grouped by state (wait reason) and spawn site, most numerous
 /// first: "1000 @ chan send, created at src/main.rs:42".
 pub fn goroutine_dump() -> String {
-    trace::goroutine_dump(proc::cur_sched())
+    trace::goroutine_dump(stubs::cur_sched())
 }
 
 /// Every OS thread the runtime created, with the cause.
 pub fn thread_create_profile() -> Vec<ThreadCreate> {
-    trace::thread_create_profile(proc::cur_sched())
+    trace::thread_create_profile(stubs::cur_sched())
 }
 
 /// Prints one schedtrace line (Go's SCHED line) to stderr now.
 pub fn schedtrace_now(detailed: bool) {
-    trace::schedtrace(proc::cur_sched(), detailed);
+    trace::schedtrace(stubs::cur_sched(), detailed);
 }

@@ -79,8 +79,10 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
-use crate::proc::{cur_sched, getm, gopark, throw};
+use crate::panic::throw;
+use crate::proc::gopark;
 use crate::runtime2::{G, GRef, M, Sched, WaitReason};
+use crate::stubs::{cur_sched, getm};
 use crate::timer::{RTimer, TimerFn, del_timer, mod_timer, reset_timer};
 
 // Error codes of runtime_pollReset / runtime_pollWait (netpoll.go).

@@ -38,93 +38,17 @@
 //!   next scheduling point) and returns from `block_on`; the other Ms stay.
 //! * `checkdead` (deadlock detection) is not modeled.
 
-use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicPtr, Ordering::*};
 
 use corosensei::{Coroutine, CoroutineResult};
 
+use crate::panic::{fatal, panic_message, throw};
 use crate::runq::{globrunqget, globrunqput, runqempty, runqget, runqput, runqsteal};
 use crate::runtime2::*;
 use crate::stack::GStack;
-
-thread_local! {
-    static CUR_M: Cell<*const M> = const { Cell::new(std::ptr::null()) };
-}
-
-/// The last runtime built, for introspection calls made outside goroutines.
-pub(crate) static LAST_SCHED: AtomicPtr<Sched> = AtomicPtr::new(std::ptr::null_mut());
-
-/// The current M (Go: `getg().m`), or None on a thread that is not an M.
-/// Never inlined: a goroutine may resume on another thread, and an inlined
-/// thread-local access could reuse the previous thread's TLS address.
-#[inline(never)]
-pub(crate) fn getm() -> Option<&'static M> {
-    let p = CUR_M.with(|c| c.get());
-    // SAFETY: CUR_M holds null or a leaked M.
-    unsafe { p.as_ref() }
-}
-
-#[inline(never)]
-pub(crate) fn setm(m: Option<&'static M>) {
-    CUR_M.with(|c| c.set(p_of(m)));
-}
-
-/// Raw read of the current M for the signal handler (no allocation, no
-/// lazy initialization: CUR_M is const-initialized).
-pub(crate) fn getm_raw() -> *const M {
-    CUR_M.with(|c| c.get())
-}
-
-/// The scheduler of the current M, or of the last runtime built.
-pub(crate) fn cur_sched() -> &'static Sched {
-    match getm() {
-        Some(m) => m.sched,
-        None => {
-            let p = LAST_SCHED.load(Acquire);
-            // SAFETY: LAST_SCHED holds null or a leaked Sched.
-            match unsafe { p.as_ref() } {
-                Some(s) => s,
-                None => throw("gmp: no runtime has been built"),
-            }
-        }
-    }
-}
-
-/// The running goroutine and its M, or a panic if the caller is not a
-/// goroutine running Go code (e.g. inside `syscall`/`ffi` closures).
-#[inline(never)]
-pub(crate) fn need_g(what: &str) -> (&'static M, &'static G) {
-    let Some(m) = getm() else {
-        panic!("gmp::{what} called outside a gmp goroutine (use Runtime::block_on)");
-    };
-    let Some(gp) = load(&m.curg) else {
-        panic!("gmp::{what} called on an M with no goroutine");
-    };
-    if m.incgo.load(Relaxed) || gp.readgstatus() != G_RUNNING {
-        panic!("gmp::{what} called inside a syscall/ffi closure (the goroutine has no P there)");
-    }
-    (m, gp)
-}
-
-/// Models `runtime.throw` (panic.go): fatal error, exit status 2.
-pub(crate) fn throw(msg: &str) -> ! {
-    fatal(&format!("fatal error: {msg}"))
-}
-
-/// Prints `msg` and exits the process with status 2, without unwinding or
-/// running destructors (Go's `exit(2)` after a fatal error).
-pub(crate) fn fatal(msg: &str) -> ! {
-    eprintln!("{msg}");
-    // SAFETY: _exit has no preconditions; it ends the process at once.
-    unsafe { libc::_exit(2) }
-}
-
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
-}
+use crate::stubs::{cur_sched, fastrand, getm, gettid, need_g, setm};
 
 /// What the M loop does next: Go's tail calls from g0 functions.
 pub(crate) enum Next {
@@ -1019,26 +943,6 @@ fn check_runqs_nop(sched: &'static Sched) -> Option<&'static P> {
     None
 }
 
-thread_local! {
-    static FASTRAND: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Models `runtime.fastrand` (stubs.go): a per-thread xorshift.
-#[inline(never)]
-pub(crate) fn fastrand() -> u32 {
-    FASTRAND.with(|c| {
-        let mut x = c.get();
-        if x == 0 {
-            x = (gettid() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        c.set(x);
-        (x >> 32) as u32
-    })
-}
-
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
@@ -1374,16 +1278,6 @@ fn goroutine_body<F: FnOnce()>(gp: &'static G, f: F) {
             gp.goid.load(Relaxed),
             gp.site_str()
         ));
-    }
-}
-
-pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic payload>".to_string()
     }
 }
 

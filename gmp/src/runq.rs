@@ -62,7 +62,7 @@ pub(crate) fn runqput(pp: &'static P, gp: &'static G, next: bool) {
 fn runqputslow(pp: &'static P, gp: &'static G, h: u32, t: u32) -> bool {
     let n = t.wrapping_sub(h) / 2;
     if n != RUNQ_SIZE / 2 {
-        crate::proc::throw("runqputslow: queue is not full");
+        crate::panic::throw("runqputslow: queue is not full");
     }
     let mut batch: Vec<&'static G> = (0..n).map(|i| gp_at(pp, h.wrapping_add(i))).collect();
     if pp
@@ -172,7 +172,7 @@ pub(crate) fn runqsteal(pp: &'static P, p2: &P, steal_runnext: bool) -> Option<&
     let t = pp.runqtail.load(Relaxed);
     let h = pp.runqhead.load(Acquire);
     if t.wrapping_sub(h) + batch.len() as u32 >= RUNQ_SIZE {
-        crate::proc::throw("runqsteal: runq overflow");
+        crate::panic::throw("runqsteal: runq overflow");
     }
     for (i, g) in batch.iter().enumerate() {
         slot(pp, t.wrapping_add(i as u32)).store(p_of(Some(*g)), Relaxed);

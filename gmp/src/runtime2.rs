@@ -218,7 +218,7 @@ impl G {
             .compare_exchange(old, new, AcqRel, Acquire)
             .is_err()
         {
-            crate::proc::throw(&format!(
+            crate::panic::throw(&format!(
                 "casgstatus: bad incoming values: goroutine {} status {} -> {} (is {})",
                 self.goid.load(Relaxed),
                 old,

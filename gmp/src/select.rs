@@ -55,7 +55,7 @@ pub struct Scase {
 
 /// Models `runtime.fastrandn` (stubs.go): uniform in [0, n).
 fn fastrandn(n: u32) -> u32 {
-    ((proc::fastrand() as u64 * n as u64) >> 32) as u32
+    ((crate::stubs::fastrand() as u64 * n as u64) >> 32) as u32
 }
 
 /// Models `runtime.sellock` (select.go): locks each distinct channel once,
@@ -112,7 +112,7 @@ unsafe fn selparkcommit(lockchans: *const [*const Hchan]) -> bool {
 /// Models `runtime.block` (select.go): `select {}` parks forever.
 fn block() -> ! {
     gopark(WaitReason::SelectNoCases, |_| true);
-    proc::throw("select (no cases): goroutine resumed");
+    crate::panic::throw("select (no cases): goroutine resumed");
 }
 
 /// Models `runtime.selectgo` (select.go). Returns the index of the case
@@ -272,7 +272,7 @@ pub(crate) unsafe fn selectgo(scases: &[Scase], block_: bool) -> (isize, bool) {
 
     let Some((casi, success)) = chosen else {
         selunlock(&lockchans);
-        proc::throw("selectgo: bad wakeup");
+        crate::panic::throw("selectgo: bad wakeup");
     };
     selunlock(&lockchans);
     if scases[casi].is_send {

@@ -78,7 +78,7 @@ impl GStack {
                 )
             };
             if p == libc::MAP_FAILED {
-                crate::proc::fatal(&format!(
+                crate::panic::fatal(&format!(
                     "runtime: cannot allocate goroutine stack slab of {bytes} bytes: {}",
                     std::io::Error::last_os_error()
                 ));

@@ -62,9 +62,11 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, 
 use std::time::Duration;
 
 use crate::note::Note;
-use crate::proc::{need_g, pidleget, pidleput, throw};
+use crate::panic::throw;
+use crate::proc::{pidleget, pidleput};
 use crate::runq::runqempty;
 use crate::runtime2::*;
+use crate::stubs::need_g;
 
 /// Stop-the-world state of a runtime (fields of Go's `schedt`).
 #[derive(Default)]

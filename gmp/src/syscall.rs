@@ -24,11 +24,11 @@
 
 use std::sync::atomic::Ordering::*;
 
-use crate::proc::{
-    Next, acquirep, getm, handoffp, mcall, need_g, pidleget, releasep, safepoint, throw,
-};
+use crate::panic::throw;
+use crate::proc::{Next, acquirep, handoffp, mcall, pidleget, releasep, safepoint};
 use crate::runq::globrunqput;
 use crate::runtime2::*;
+use crate::stubs::{getm, need_g};
 
 /// Models `runtime.entersyscall` / `reentersyscall` (proc.go).
 pub(crate) fn entersyscall(m: &'static M, gp: &'static G) {

@@ -90,8 +90,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::chan::Chan;
-use crate::proc::{getm, need_g, throw};
+use crate::panic::throw;
 use crate::runtime2::*;
+use crate::stubs::{getm, need_g};
 
 /// Which `modtimer` ordering the runtime uses (Builder `.timers(..)`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -452,7 +453,7 @@ fn safepoint_in(t: &RTimer, site: Site) {
 }
 
 fn timers_mode() -> Timers {
-    crate::proc::cur_sched().cfg.timers
+    crate::stubs::cur_sched().cfg.timers
 }
 
 /// The current M's P (the caller runs Go code or is on g0 with a P).
@@ -549,7 +550,9 @@ fn update_timer_modified_earliest(pp: &P, nextwhen: i64) {
 /// Models `runtime.doaddtimer` (time.go): adds t to pp's heap (locked).
 fn do_add_timer(pp: &'static P, h: &mut Vec<Arc<RTimer>>, t: Arc<RTimer>) {
     // Timers rely on the network poller, so make sure the poller has started.
-    crate::proc::cur_sched().netpoll_inited.store(true, Release);
+    crate::stubs::cur_sched()
+        .netpoll_inited
+        .store(true, Release);
     if !t.pp.load(Relaxed).is_null() {
         throw("doaddtimer: P already set in timer");
     }
@@ -628,7 +631,7 @@ pub(crate) fn add_timer(t: Arc<RTimer>) {
         clean_timers(pp, &mut h);
         do_add_timer(pp, &mut h, t);
     }
-    crate::proc::wake_net_poller(crate::proc::cur_sched(), when);
+    crate::proc::wake_net_poller(crate::stubs::cur_sched(), when);
     releasem(mp);
 }
 
@@ -771,7 +774,7 @@ pub(crate) fn mod_timer(
                 }
                 releasem(mp.take());
                 safepoint_in(t, Site::WakeNetPoller);
-                crate::proc::wake_net_poller(crate::proc::cur_sched(), when);
+                crate::proc::wake_net_poller(crate::stubs::cur_sched(), when);
             }
             Timers::Go1_14_1 => {
                 add_initialized_timer(t);
@@ -805,7 +808,7 @@ pub(crate) fn mod_timer(
         // If the new status is earlier, wake up the poller.
         if new_status == TIMER_MODIFIED_EARLIER {
             safepoint_in(t, Site::WakeNetPoller);
-            crate::proc::wake_net_poller(crate::proc::cur_sched(), when);
+            crate::proc::wake_net_poller(crate::stubs::cur_sched(), when);
         }
     }
     pending
@@ -827,7 +830,7 @@ fn add_initialized_timer(t: &Arc<RTimer>) {
         do_add_timer(pp, &mut h, t.clone());
     }
     safepoint_in(t, Site::WakeNetPoller);
-    crate::proc::wake_net_poller(crate::proc::cur_sched(), when);
+    crate::proc::wake_net_poller(crate::stubs::cur_sched(), when);
 }
 
 /// Models `runtime.resettimer` (time.go): `modtimer` with the timer's own
@@ -1140,7 +1143,7 @@ pub(crate) fn check_timers(pp: &'static P, now: i64) -> (i64, i64, bool) {
         // No timers to run or adjust.
         return (now, 0, false);
     }
-    let sched = crate::proc::cur_sched();
+    let sched = crate::stubs::cur_sched();
     let now = if now == 0 { sched.nanotime() } else { now };
     let mine = getm()
         .and_then(|m| load(&m.p))
