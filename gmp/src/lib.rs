@@ -433,7 +433,7 @@ impl Runtime {
         // (Go wedges m0 in that case).
         if load(&m0.p).is_some() {
             let pp = proc::releasep(m0);
-            proc::handoffp(pp, || "mexit: m0 left the scheduler".to_string());
+            proc::handoffp(sched, pp, || "mexit: m0 left the scheduler".to_string());
         }
         m0.wedged.store(true, Release);
         while !sched.main_done.load(Acquire) {

@@ -75,7 +75,7 @@ pub(crate) fn entersyscallblock(m: &'static M, gp: &'static G) {
     gp.casgstatus(G_RUNNING, G_SYSCALL);
     let pp = releasep(m);
     let goid = gp.goid.load(Relaxed);
-    handoffp(pp, || {
+    handoffp(m.sched, pp, || {
         format!(
             "entersyscallblock: G{goid} handed off P{} before a blocking call",
             pp.id

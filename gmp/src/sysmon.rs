@@ -199,7 +199,7 @@ fn retake(sched: &'static Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
                     ""
                 };
                 let waited_us = (now - pd.syscallwhen) / 1000;
-                handoffp(pp, || match g {
+                handoffp(sched, pp, || match g {
                     Some(g) => format!(
                         "sysmon retook P{} from G{g} in syscall (seen {waited_us} us ago){why}",
                         pp.id

@@ -19,7 +19,6 @@ use std::sync::atomic::Ordering::*;
 use crate::panic::throw;
 use crate::runq::runqempty;
 use crate::runtime2::*;
-use crate::stubs::cur_sched;
 
 use super::m::{m_reserve_id, newm, should_leave};
 use super::{Cause, Next};
@@ -192,8 +191,7 @@ pub(crate) fn startm(
 
 /// Models `runtime.handoffp` (proc.go): hands off a P from a syscall or a
 /// locked M; starts an M in every case where `findRunnable` would find work.
-pub(crate) fn handoffp(pp: &'static P, cause: impl FnOnce() -> Cause) {
-    let sched = cur_sched_of_p(pp);
+pub(crate) fn handoffp(sched: &'static Sched, pp: &'static P, cause: impl FnOnce() -> Cause) {
     sched.counters.handoffs.fetch_add(1, Relaxed);
     // if it has local work, start it straight away
     if !runqempty(pp) || sched.runqsize.load(Acquire) != 0 {
@@ -234,10 +232,6 @@ pub(crate) fn handoffp(pp: &'static P, cause: impl FnOnce() -> Cause) {
     if when != 0 {
         wake_net_poller(sched, when);
     }
-}
-
-fn cur_sched_of_p(_pp: &P) -> &'static Sched {
-    cur_sched()
 }
 
 /// Models `runtime.wakep` (proc.go): tries to add one more P to execute Gs.
@@ -295,7 +289,7 @@ pub(super) fn stoplockedm(m: &'static M) -> bool {
         // Schedule another M to run this p.
         let pp = releasep(m);
         let startup = m.locked_int.load(Relaxed) != 0;
-        handoffp(pp, || {
+        handoffp(sched, pp, || {
             if startup {
                 format!(
                     "runtime.main start-up handoff: stoplockedm gave P{} away while locked G{} waits",

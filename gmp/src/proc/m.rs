@@ -52,7 +52,7 @@ pub(super) fn mexit(m: &'static M) {
     sched.counters.threads_exited.fetch_add(1, Relaxed);
     if load(&m.p).is_some() {
         let pp = releasep(m);
-        handoffp(pp, || {
+        handoffp(sched, pp, || {
             format!("mexit: M{} exiting (locked goroutine exited)", m.id)
         });
     }

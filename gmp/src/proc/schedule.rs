@@ -79,7 +79,9 @@ fn leave_with_p(m: &'static M) {
         sched.nmspinning.fetch_sub(1, AcqRel);
     }
     let pp = releasep(m);
-    handoffp(pp, || format!("handoffp: M{} left the scheduler", m.id));
+    handoffp(sched, pp, || {
+        format!("handoffp: M{} left the scheduler", m.id)
+    });
 }
 
 /// Models `runtime.findRunnable` (proc.go): finds a runnable goroutine,
