@@ -31,17 +31,22 @@
 //! * A G is owned by the M running it, by one run queue, by whoever will
 //!   `goready` it (after `gopark`'s commit stored it somewhere), or by the
 //!   gFree lists when dead.
-//! * Spinning: `nmspinning` counts spinning Ms. Whoever makes work available
-//!   calls `wakep`, which starts a spinning M only if none spins and a P is
-//!   idle; a spinning M that finds work calls `resetspinning` -> `wakep`,
-//!   which is how Go (and gmp) starts "one M per new burst of work".
+//! * An M is owned by its thread; an idle one is on `sched.midle`, parked
+//!   in `stopm` until `startm` hands it a P through `m.nextp` (spinning:
+//!   idle.rs).
 //!
 //! # What differs from Go
 //!
-//! * No GC: no STW, no `gcwaiting`, no safe-point functions, no GC workers.
-//!   (STW comes with the timer issue.)
-//! * Preemption is cooperative at safepoints (every runtime call and
-//!   [`crate::safepoint`]); `preemptone` still sends SIGURG (see sysmon.rs).
+//! * No real GC: `gmp::gc()` (stw.rs) is two stops of the world around a
+//!   mark done by one mark worker, so `schedule` checks `gcwaiting` (and
+//!   stops its P in `gcstopm`) and `find_runnable` looks for the mark
+//!   worker where Go does; there are no safe-point functions
+//!   (`sched.safePointFn`) and no assists.
+//! * A goroutine stops only at a safepoint: every runtime call and
+//!   [`crate::safepoint`] (Go's prologue check), or, after sysmon's SIGURG
+//!   (`preemptone`, sysmon.rs), at the next [`crate::async_safe_point`] of a
+//!   loop without calls, where Go's signal handler would inject
+//!   `asyncPreempt`; never at an arbitrary instruction.
 //! * m0 is the thread that called `block_on`. When the main goroutine
 //!   returns, Go exits the process; gmp asks m0 to leave the scheduler (at its
 //!   next scheduling point) and returns from `block_on`; the other Ms stay.
