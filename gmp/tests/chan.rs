@@ -18,36 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn rt(procs: usize) -> gmp::Runtime {
-    gmp::Runtime::builder().procs(procs).build().expect("build")
-}
-
 /// Goroutines the dump shows in `state` (e.g. "chan receive").
-fn parked_in(state: &str) -> u64 {
-    let needle = format!(" @ {state}, ");
-    gmp::goroutine_dump()
-        .lines()
-        .filter(|l| l.contains(&needle))
-        .filter_map(|l| l.split(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
-/// Polls until `n` goroutines are parked in `state` (10 s bound).
-fn wait_parked(state: &str, n: u64) -> Result<(), String> {
-    let t0 = Instant::now();
-    while parked_in(state) < n {
-        if t0.elapsed() > Duration::from_secs(10) {
-            return Err(format!(
-                "only {} of {n} goroutines parked in {state:?}:\n{}",
-                parked_in(state),
-                gmp::goroutine_dump()
-            ));
-        }
-        gmp::sleep(Duration::from_millis(1));
-    }
-    Ok(())
-}
-
 /// A value that counts its drops, to check that none is dropped twice or
 /// leaked.
 struct Counted(#[allow(dead_code)] u64, Arc<AtomicUsize>);
