@@ -349,6 +349,7 @@ impl Builder {
             counters: Default::default(),
             stw: Default::default(),
             start: Instant::now(),
+            start_ns: runtime2::nanotime1(),
         }));
         // Go's schedinit: lastpoll = nanotime(); procresize: every P but the
         // one m0 takes goes on the idle list (in allp order, P1 first out).
@@ -637,11 +638,12 @@ where
 /// Yields the processor (models `runtime.Gosched`): the goroutine goes to
 /// the global run queue.
 pub fn gosched() {
-    if getm().is_none() {
+    let m = getm();
+    if m.is_none() {
         std::thread::yield_now();
         return;
     }
-    proc::gosched();
+    proc::gosched_on(m);
 }
 
 /// A cooperative preemption point: if sysmon asked the goroutine to stop

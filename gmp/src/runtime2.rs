@@ -174,8 +174,6 @@ pub(crate) struct G {
     pub(crate) m: AtomicPtr<M>,
     pub(crate) lockedm: AtomicPtr<M>,
     pub(crate) waitreason: AtomicU8,
-    /// nanotime when the G last became waiting (dump only).
-    pub(crate) waitsince: AtomicI64,
     /// Spawn site (`#[track_caller]` of `gmp::go`): Go's `gopc`.
     pub(crate) site: AtomicPtr<Location<'static>>,
     /// A runtime goroutine (Go: `isSystemGoroutine`), hidden from counts.
@@ -438,13 +436,16 @@ pub(crate) struct Sched {
     /// Stop-the-world state (stw.rs).
     pub(crate) stw: crate::stw::Stw,
     pub(crate) start: Instant,
+    /// `start` on the clock [`nanotime1`] reads.
+    pub(crate) start_ns: i64,
 }
 
 impl Sched {
     /// Models `runtime.nanotime`: monotonic ns since the runtime started,
     /// never 0 (0 means "unset" in `lastpoll`, `pollUntil`, ...).
+    #[inline]
     pub(crate) fn nanotime(&self) -> i64 {
-        self.start.elapsed().as_nanos() as i64 + 1
+        nanotime1() - self.start_ns + 1
     }
 
     /// `lock(&sched.lock)`.
@@ -456,6 +457,21 @@ impl Sched {
     pub(crate) fn gomaxprocs(&self) -> u32 {
         self.cfg.procs as u32
     }
+}
+
+/// Models `runtime.nanotime1` (sys_linux_amd64.s): CLOCK_MONOTONIC through
+/// the vDSO, in ns (the clock `std::time::Instant` reads too, without its
+/// checked `Duration` arithmetic, which cost more than the clock itself).
+#[inline]
+pub(crate) fn nanotime1() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we own; CLOCK_MONOTONIC
+    // always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 /// Helpers to turn `&'static T` into the `*mut T` that `AtomicPtr` stores.

@@ -58,9 +58,17 @@ pub(crate) fn cur_sched() -> &'static Sched {
 
 /// The running goroutine and its M, or a panic if the caller is not a
 /// goroutine running Go code (e.g. inside `syscall`/`ffi` closures).
-#[inline(never)]
+/// Inlined into its callers ([`getm`], which reads the thread-local, never
+/// is).
+#[inline]
 pub(crate) fn need_g(what: &str) -> (&'static M, &'static G) {
-    let Some(m) = getm() else {
+    need_g_on(getm(), what)
+}
+
+/// [`need_g`] for a caller that has read [`getm`] already.
+#[inline]
+pub(crate) fn need_g_on(m: Option<&'static M>, what: &str) -> (&'static M, &'static G) {
+    let Some(m) = m else {
         panic!("gmp::{what} called outside a gmp goroutine (use Runtime::block_on)");
     };
     let Some(gp) = load(&m.curg) else {

@@ -92,7 +92,6 @@ pub(crate) fn exitsyscall() {
     let Some(gp) = load(&m.curg) else {
         throw("exitsyscall: no g")
     };
-    gp.waitsince.store(0, Relaxed);
     let oldp = take(&m.oldp);
     if exitsyscallfast(m, oldp) {
         if let Some(pp) = load(&m.p) {
@@ -103,7 +102,7 @@ pub(crate) fn exitsyscall() {
     }
     m.sched.counters.exitsyscall_slow.fetch_add(1, Relaxed);
     // Call the scheduler.
-    mcall(gp, Switch::ExitSyscall);
+    mcall(m, gp, Switch::ExitSyscall);
     // Scheduler returned, so we're allowed to run now (maybe on another M).
     let m = getm().unwrap_or_else(|| throw("exitsyscall: resumed off an M"));
     if let Some(pp) = load(&m.p) {

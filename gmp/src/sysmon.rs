@@ -288,7 +288,7 @@ pub(crate) fn async_safe_point() {
     let want = gp.preempt.load(Relaxed) || load(&m.p).is_some_and(|pp| pp.preempt.load(Relaxed));
     if want && gp.readgstatus() == G_RUNNING && !m.incgo.load(Relaxed) && m.locks.load(Relaxed) == 0
     {
-        mcall(gp, Switch::Preempt);
+        mcall(m, gp, Switch::Preempt);
     }
 }
 

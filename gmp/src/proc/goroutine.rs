@@ -15,7 +15,7 @@ use crate::panic::{fatal, panic_message, throw};
 use crate::runq::{globrunqput, runqput};
 use crate::runtime2::*;
 use crate::stack::GStack;
-use crate::stubs::{getm, need_g};
+use crate::stubs::{getm, need_g, need_g_on};
 
 use super::Next;
 use super::idle::wakep;
@@ -153,7 +153,6 @@ fn malg(sched: &'static Sched) -> &'static G {
         m: AtomicPtr::new(std::ptr::null_mut()),
         lockedm: AtomicPtr::new(std::ptr::null_mut()),
         waitreason: Default::default(),
-        waitsince: Default::default(),
         site: AtomicPtr::new(std::ptr::null_mut()),
         system: Default::default(),
         yielder: AtomicPtr::new(std::ptr::null_mut()),
@@ -257,15 +256,15 @@ pub(crate) fn newproc<F>(
     }
 }
 
-/// Models `runtime.mcall` (stubs.go): suspends the current goroutine and has
-/// its M run the g0 function named by `sw`. Returns when the G is resumed,
-/// possibly on another M.
-pub(crate) fn mcall(gp: &'static G, sw: Switch) {
+/// Models `runtime.mcall` (stubs.go): suspends the current goroutine `gp`
+/// of `m` and has `m` run the g0 function named by `sw`. Returns when the G
+/// is resumed, possibly on another M.
+pub(crate) fn mcall(m: &M, gp: &'static G, sw: Switch) {
     let y = gp.yielder.load(Acquire);
     if y.is_null() {
         throw("mcall: goroutine has no yielder");
     }
-    if getm().is_some_and(|m| m.incgo.load(Relaxed)) {
+    if m.incgo.load(Relaxed) {
         throw("mcall: goroutine switch inside an ffi call");
     }
     // SAFETY: the yielder lives on gp's stack for the coroutine's whole life,
@@ -283,7 +282,6 @@ where
 {
     let (m, gp) = need_g("gopark");
     gp.waitreason.store(reason as u8, Relaxed);
-    gp.waitsince.store(m.sched.nanotime(), Relaxed);
     let mut slot = ManuallyDrop::new(commit);
     unsafe fn trampoline<F: FnOnce(GRef) -> bool>(data: *mut (), g: GRef) -> bool {
         // SAFETY: (caller) data points at a live, not yet moved F.
@@ -291,6 +289,7 @@ where
         f(g)
     }
     mcall(
+        m,
         gp,
         Switch::Park {
             data: &mut *slot as *mut F as *mut (),
@@ -325,21 +324,32 @@ pub(crate) fn goready(g: GRef) {
 
 /// Models `runtime.Gosched` (proc.go).
 pub(crate) fn gosched() {
-    let (_, gp) = need_g("gosched");
-    mcall(gp, Switch::Gosched);
+    gosched_on(getm());
+}
+
+/// [`gosched`] for a caller that has read `getm` already.
+pub(crate) fn gosched_on(m: Option<&'static M>) {
+    let (m, gp) = need_g_on(m, "gosched");
+    mcall(m, gp, Switch::Gosched);
 }
 
 /// A safepoint: Go's function-prologue stack check, where a preemption
 /// request (`gp.preempt`) is honored by `gopreempt_m`.
 #[inline]
 pub(crate) fn safepoint() {
-    let Some(m) = getm() else { return };
+    safepoint_on(getm());
+}
+
+/// [`safepoint`] for a caller that has looked up its M already.
+#[inline]
+pub(crate) fn safepoint_on(m: Option<&'static M>) {
+    let Some(m) = m else { return };
     let Some(gp) = load(&m.curg) else { return };
     if gp.preempt.load(Relaxed)
         && gp.readgstatus() == G_RUNNING
         && !m.incgo.load(Relaxed)
         && m.locks.load(Relaxed) == 0
     {
-        mcall(gp, Switch::Preempt);
+        mcall(m, gp, Switch::Preempt);
     }
 }

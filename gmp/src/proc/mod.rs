@@ -57,7 +57,9 @@ mod idle;
 mod m;
 mod schedule;
 
-pub(crate) use goroutine::{gopark, goready, gosched, mcall, newproc, newproc1, safepoint};
+pub(crate) use goroutine::{
+    gopark, goready, gosched, gosched_on, mcall, newproc, newproc1, safepoint, safepoint_on,
+};
 pub(crate) use idle::{
     acquirep, handoffp, incidlelocked, pidleget, pidleput, releasep, startm, stopm,
     stopm_then_schedule, wake_net_poller, wakep,

@@ -105,7 +105,9 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
         let (now, mut poll_until, _) = crate::timer::check_timers(pp, 0);
 
         // Try to schedule a GC worker.
-        if let Some(gp) = crate::stw::find_mark_worker(sched, now, false) {
+        if sched.stw.blacken_enabled()
+            && let Some(gp) = crate::stw::find_mark_worker(sched, now, false)
+        {
             return Some((gp, false));
         }
 
@@ -167,7 +169,9 @@ fn find_runnable(m: &'static M) -> Option<(&'static G, bool)> {
 
         // We have nothing to do. In a GC mark, run idle-time marking
         // rather than give up the P.
-        if let Some(gp) = crate::stw::find_mark_worker(sched, sched.nanotime(), true) {
+        if sched.stw.blacken_enabled()
+            && let Some(gp) = crate::stw::find_mark_worker(sched, sched.nanotime(), true)
+        {
             return Some((gp, false));
         }
 
@@ -382,13 +386,14 @@ pub(super) fn execute(m: &'static M, gp: &'static G, inherit_time: bool) -> Next
     store(&m.curg, Some(gp));
     store(&gp.m, Some(m));
     gp.casgstatus(G_RUNNABLE, G_RUNNING);
-    gp.waitsince.store(0, Relaxed);
     gp.preempt.store(false, Relaxed);
     if !inherit_time {
         match load(&m.p) {
-            Some(pp) => {
-                pp.schedtick.fetch_add(1, Relaxed);
-            }
+            // `pp.schedtick++`: only the P's M writes it (sysmon reads it),
+            // so a load and a store, not an atomic read-modify-write.
+            Some(pp) => pp
+                .schedtick
+                .store(pp.schedtick.load(Relaxed).wrapping_add(1), Relaxed),
             None => throw("execute: no p"),
         }
     }

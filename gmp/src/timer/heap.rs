@@ -174,6 +174,7 @@ pub(super) fn do_del_timer0(pp: &P, h: &mut Vec<Arc<RTimer>>) -> Arc<RTimer> {
 
 /// Models `runtime.nobarrierWakeTime` (time.go): when pp's first timer
 /// (or first modified-earlier timer) is due, 0 if none.
+#[inline]
 pub(crate) fn wake_time(pp: &P) -> i64 {
     let next = pp.timers.timer0_when.load(Acquire);
     let next_adj = pp.timers.timer_modified_earliest.load(Acquire);

@@ -300,6 +300,10 @@ pub(super) fn clear_deleted_timers(pp: &'static P, h: &mut Vec<Arc<RTimer>>) {
 /// Models `runtime.checkTimers` (proc.go): runs the timers of pp that are
 /// due. Called from `find_runnable` (own P) and `steal_work` (other Ps).
 /// Returns (now, pollUntil, ran).
+///
+/// The test for "no timers at all" is inlined into the scheduler's loop
+/// (every `schedule` makes it); the rest is [`check_due_timers`].
+#[inline]
 pub(crate) fn check_timers(pp: &'static P, now: i64) -> (i64, i64, bool) {
     // If it's not yet time for the first timer, or the first adjusted
     // timer, then there is nothing to do.
@@ -308,6 +312,12 @@ pub(crate) fn check_timers(pp: &'static P, now: i64) -> (i64, i64, bool) {
         // No timers to run or adjust.
         return (now, 0, false);
     }
+    check_due_timers(pp, now, next)
+}
+
+/// `checkTimers` once pp has a timer, due at `next` at the earliest.
+#[inline(never)]
+fn check_due_timers(pp: &'static P, now: i64, next: i64) -> (i64, i64, bool) {
     let sched = crate::stubs::cur_sched();
     let now = if now == 0 { sched.nanotime() } else { now };
     let mine = getm()
