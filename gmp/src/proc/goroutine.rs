@@ -337,13 +337,7 @@ pub(crate) fn gosched_on(m: Option<&'static M>) {
 /// request (`gp.preempt`) is honored by `gopreempt_m`.
 #[inline]
 pub(crate) fn safepoint() {
-    safepoint_on(getm());
-}
-
-/// [`safepoint`] for a caller that has looked up its M already.
-#[inline]
-pub(crate) fn safepoint_on(m: Option<&'static M>) {
-    let Some(m) = m else { return };
+    let Some(m) = getm() else { return };
     let Some(gp) = load(&m.curg) else { return };
     if gp.preempt.load(Relaxed)
         && gp.readgstatus() == G_RUNNING
