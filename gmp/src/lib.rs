@@ -284,6 +284,8 @@ impl Builder {
                     runnext: AtomicPtr::new(std::ptr::null_mut()),
                     preempt: Default::default(),
                     gfree: Mutex::new(Vec::new()),
+                    goidcache: Default::default(),
+                    goidcacheend: Default::default(),
                     timers: Default::default(),
                     syscall_g: AtomicPtr::new(std::ptr::null_mut()),
                 })

@@ -333,6 +333,10 @@ pub(crate) struct P {
     pub(crate) preempt: AtomicBool,
     /// Dead Gs kept for reuse (Go: `p.gFree`).
     pub(crate) gfree: Mutex<Vec<&'static G>>,
+    /// Go's `p.goidcache`, `p.goidcacheend`: goids taken from
+    /// `sched.goidgen` 16 at a time (only the P's M touches them).
+    pub(crate) goidcache: AtomicU64,
+    pub(crate) goidcacheend: AtomicU64,
     pub(crate) timers: crate::timer::PTimers,
     /// The G that entered the syscall this P is in (model bookkeeping for the
     /// thread-creation profile; Go does not record it).

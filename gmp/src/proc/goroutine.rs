@@ -203,8 +203,7 @@ where
     });
     // SAFETY: as above.
     unsafe { *newg.coro.get() = Some(SendCoro(coro)) };
-    newg.goid
-        .store(sched.goidgen.fetch_add(1, Relaxed) + 1, Relaxed);
+    newg.goid.store(new_goid(sched, pp), Relaxed);
     newg.site.store(
         site.map_or(std::ptr::null_mut(), |l| {
             l as *const Location as *mut Location
@@ -220,6 +219,27 @@ where
     sched.counters.spawned.fetch_add(1, Relaxed);
     newg.casgstatus(G_DEAD, G_RUNNABLE);
     newg
+}
+
+/// Go's `_GoidCacheBatch`.
+const GOID_CACHE_BATCH: u64 = 16;
+
+/// A new goroutine's id, as `newproc1` takes it: from pp's cache, which is
+/// refilled from `sched.goidgen` 16 at a time (one atomic add per 16
+/// goroutines, not one each). Without a P, straight from `goidgen`.
+fn new_goid(sched: &Sched, pp: Option<&P>) -> u64 {
+    let Some(pp) = pp else {
+        return sched.goidgen.fetch_add(1, Relaxed) + 1;
+    };
+    let mut id = pp.goidcache.load(Relaxed);
+    if id == pp.goidcacheend.load(Relaxed) {
+        // Sched.goidgen is the last allocated id, this batch must be
+        // [sched.goidgen+1, sched.goidgen+GoidCacheBatch].
+        id = sched.goidgen.fetch_add(GOID_CACHE_BATCH, Relaxed) + 1;
+        pp.goidcacheend.store(id + GOID_CACHE_BATCH, Relaxed);
+    }
+    pp.goidcache.store(id + 1, Relaxed);
+    id
 }
 
 /// The body of every goroutine: run f; an unrecovered panic kills the

@@ -409,6 +409,7 @@ fn gogo(m: &'static M, gp: &'static G) -> Next {
     let Some(c) = coro.as_mut() else {
         throw("gogo: goroutine has no coroutine")
     };
+    crate::stack::prefetch_canary(gp.stack_lo.load(Relaxed));
     let r = c.0.resume(());
     check_stack(gp);
     match r {
