@@ -211,7 +211,9 @@ fn futexwakeup(key: *const AtomicU32) {
 
 /// Go's `sudog`: a goroutine waiting on a channel. Lives on the waiting
 /// goroutine's stack (see the top comment). Accessed only through raw
-/// pointers once linked.
+/// pointers once linked. `Copy` so that `selectgo` can keep its sudogs in
+/// a stack array; a linked sudog is never copied.
+#[derive(Clone, Copy)]
 pub(crate) struct Sudog {
     pub(crate) g: GRef,
     pub(crate) next: *mut Sudog,
