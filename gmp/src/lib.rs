@@ -9,11 +9,12 @@
 //! | module        | Go file / functions                                              |
 //! |---------------|------------------------------------------------------------------|
 //! | `runtime2`    | runtime2.go: g, m, p, schedt, waitReason                          |
-//! | `proc`        | proc.go: schedule, findRunnable, execute, gopark, goready, newproc, startm, handoffp, wakep, stopm, stoplockedm, startlockedm, newm, templateThread, goexit0 |
+//! | `proc`        | proc.go, one concern per file: `m` (newm, mstart, mexit, templateThread), `idle` (startm, stopm, handoffp, wakep, stoplockedm), `schedule` (schedule, findRunnable, execute), `goroutine` (newproc, gopark, goready, goexit0) |
+//! | `panic`, `stubs` | panic.go: throw, fatal; stubs.go: getg (`getm`), fastrand |
 //! | `runq`        | proc.go: runqput, runqget, runqgrab, runqsteal, globrunqput/get   |
 //! | `syscall`     | proc.go: entersyscall, exitsyscall(fast/0), entersyscallblock; cgocall.go |
 //! | `sysmon`      | proc.go: sysmon, retake, preemptone; signal_unix.go: preemptM     |
-//! | `timer`       | time.go: per-P timer heaps, timer states, addtimer/deltimer/modtimer, Timer, Sleep; Go 1.19 and Go 1.14.1 orderings |
+//! | `timer`       | time.go: per-P timer heaps (`heap`), addtimer/deltimer/modtimer (`modify`), cleantimers/runtimer/checkTimers (`run`), Timer and Sleep (`sleep`); Go 1.19 and Go 1.14.1 orderings |
 //! | `stw`         | proc.go: stopTheWorld(WithSema), startTheWorld(WithSema), gcstopm, preemptall; gc() |
 //! | `watchdog`    | (model-only) diagnoses a stop-the-world that does not complete, on sysmon's thread |
 //! | `netpoll`     | netpoll.go, netpoll_epoll.go: pollDesc, netpoll(delay), netpollBreak (epoll via mio) |
@@ -29,8 +30,8 @@
 //! goroutines start, as `gcenable` starts bgsweep/bgscavenge and waits for
 //! them), which is what gives the thread floor Go has.
 //!
-//! The public API is below; what is and is not modeled is in ARCHITECTURE.md
-//! (section gmp) and in each module's top comment.
+//! The public API is below; what is and is not modeled is in gmp/README.md
+//! and in each module's top comment (ARCHITECTURE.md has the map).
 
 mod debug;
 pub mod net;

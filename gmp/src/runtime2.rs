@@ -301,7 +301,7 @@ pub(crate) struct M {
     /// Only the M's own thread changes it ([`M::locks_inc`] /
     /// [`M::locks_dec`]); others only read it.
     pub(crate) locks: AtomicU32,
-    /// What this M does with timers, for the watchdog (timer.rs).
+    /// What this M does with timers, for the watchdog (timer/watch.rs).
     pub(crate) tstate: crate::timer::MTimerState,
 }
 

@@ -1,6 +1,6 @@
 //! Timer and sleep semantics (time.go's `Timer`, `Sleep`), each case in its
 //! own child process (see common/mod.rs). The state machine's transitions
-//! are unit tests in src/timer.rs; these drive it through the public API
+//! are unit tests in src/timer/tests.rs; these drive it through the public API
 //! on a running runtime, in both orderings where the ordering matters.
 //!
 //! No assertion is on lateness: "not early" is a semantic guarantee (Go's

@@ -1,8 +1,9 @@
 //! System limits: naming the one a scenario hit, and raising the ones it
 //! may raise.
 //!
-//! Contract (ARCHITECTURE.md, the metrics protocol): a scenario that hits a system limit writes an
-//! `event` of kind `limit` whose text names the limit, then exits non-zero
+//! Contract (ARCHITECTURE.md, "Scenario command line"): a scenario that
+//! hits a system limit writes an `event` of kind `limit` whose text names
+//! the limit, then exits non-zero
 //! ([`LIMIT_EXIT_CODE`]); the runner records the point's outcome as `limit`.
 //! [`Ctx::limit`](crate::Ctx::limit) does both. This module only turns an
 //! OS error into the name of the limit behind it, so every scenario words it
