@@ -357,13 +357,24 @@ pub(crate) fn gosched_on(m: Option<&'static M>) {
 /// request (`gp.preempt`) is honored by `gopreempt_m`.
 #[inline]
 pub(crate) fn safepoint() {
-    let Some(m) = getm() else { return };
-    let Some(gp) = load(&m.curg) else { return };
+    safepoint_getm();
+}
+
+/// [`safepoint`], then the current M for a caller that needs it: the one
+/// it read, or, if the goroutine was preempted here, the one it resumed on.
+#[inline]
+pub(crate) fn safepoint_getm() -> Option<&'static M> {
+    let m = getm()?;
+    let Some(gp) = load(&m.curg) else {
+        return Some(m);
+    };
     if gp.preempt.load(Relaxed)
         && gp.readgstatus() == G_RUNNING
         && !m.incgo.load(Relaxed)
         && m.locks.load(Relaxed) == 0
     {
         mcall(m, gp, Switch::Preempt);
+        return getm();
     }
+    Some(m)
 }

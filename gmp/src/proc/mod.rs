@@ -58,7 +58,7 @@ mod m;
 mod schedule;
 
 pub(crate) use goroutine::{
-    gopark, goready, gosched, gosched_on, mcall, newproc, newproc1, safepoint,
+    gopark, goready, gosched, gosched_on, mcall, newproc, newproc1, safepoint, safepoint_getm,
 };
 pub(crate) use idle::{
     acquirep, handoffp, incidlelocked, pidleget, pidleput, releasep, startm, stopm,

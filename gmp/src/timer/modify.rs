@@ -91,9 +91,9 @@ pub(crate) fn add_timer(t: Arc<RTimer>) {
 /// Models `runtime.deltimer` (time.go): marks t deleted (the P whose heap
 /// holds it removes it later). Reports whether t was stopped before it ran.
 pub(crate) fn del_timer(t: &Arc<RTimer>) -> bool {
-    crate::proc::safepoint();
-    // After the safepoint: a preempted goroutine may resume on another M.
-    let m = getm();
+    // The M after the safepoint: a preempted goroutine may resume on
+    // another M.
+    let m = crate::proc::safepoint_getm();
     let ord = m.map_or_else(timers_mode, |m| m.sched.cfg.timers);
     let mut spun = false;
     let r = loop {
@@ -154,9 +154,9 @@ pub(crate) fn mod_timer(
         throw("timer period must be non-negative");
     }
     // The prologue of modtimer (timer not yet Modifying).
-    crate::proc::safepoint();
-    // After the safepoint: a preempted goroutine may resume on another M.
-    let m = getm();
+    // The M after the safepoint: a preempted goroutine may resume on
+    // another M.
+    let m = crate::proc::safepoint_getm();
     let ord = m.map_or_else(timers_mode, |m| m.sched.cfg.timers);
     let mut spun = false;
     let was_removed;
