@@ -287,6 +287,8 @@ impl Builder {
                     gfree: Mutex::new(Vec::new()),
                     goidcache: Default::default(),
                     goidcacheend: Default::default(),
+                    sudogcache: AtomicPtr::new(std::ptr::null_mut()),
+                    nsudogcache: Default::default(),
                     timers: Default::default(),
                     syscall_g: AtomicPtr::new(std::ptr::null_mut()),
                 })
@@ -333,6 +335,7 @@ impl Builder {
             allm: Mutex::new(Vec::new()),
             allgs: Mutex::new(Vec::new()),
             gfree: Mutex::new(Vec::new()),
+            sudogcache: Mutex::new(Vec::new()),
             goidgen: Default::default(),
             ngsys: Default::default(),
             ngdead: Default::default(),

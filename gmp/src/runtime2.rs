@@ -337,6 +337,11 @@ pub(crate) struct P {
     /// `sched.goidgen` 16 at a time (only the P's M touches them).
     pub(crate) goidcache: AtomicU64,
     pub(crate) goidcacheend: AtomicU64,
+    /// Go's `p.sudogcache`: free sudogs, a list linked through
+    /// `Sudog::next`, and its length (only the P's M touches them; see
+    /// `chan::acquire_sudog`).
+    pub(crate) sudogcache: AtomicPtr<crate::chan::Sudog>,
+    pub(crate) nsudogcache: AtomicU32,
     pub(crate) timers: crate::timer::PTimers,
     /// The G that entered the syscall this P is in (model bookkeeping for the
     /// thread-creation profile; Go does not record it).
@@ -423,6 +428,9 @@ pub(crate) struct Sched {
     pub(crate) allm: Mutex<Vec<&'static M>>,
     pub(crate) allgs: Mutex<Vec<&'static G>>,
     pub(crate) gfree: Mutex<Vec<&'static G>>,
+    /// Go's `sched.sudogcache` under `sched.sudoglock`: the addresses of
+    /// free sudogs the Ps' caches overflowed into.
+    pub(crate) sudogcache: Mutex<Vec<usize>>,
     pub(crate) goidgen: AtomicU64,
     pub(crate) ngsys: AtomicI64,
     pub(crate) ngdead: AtomicI64,
