@@ -110,6 +110,21 @@ pub(crate) fn runqget(pp: &P) -> Option<(&'static G, bool)> {
     }
 }
 
+/// How many Gs pp's local queue must hold before [`runqpeek`] names one:
+/// with fewer, the runnable goroutines' stacks are in the cache anyway.
+const PEEK_MIN: u32 = 8;
+
+/// The G at the head of pp's local queue when the queue is long (at least
+/// [`PEEK_MIN`]), without taking it: a hint for prefetching what it will
+/// touch (by the time it runs the head may be another G).
+pub(crate) fn runqpeek(pp: &P) -> Option<&'static G> {
+    let h = pp.runqhead.load(Relaxed);
+    if pp.runqtail.load(Relaxed).wrapping_sub(h) < PEEK_MIN {
+        return None;
+    }
+    Some(gp_at(pp, h))
+}
+
 /// Models `runtime.runqgrab` (proc.go): takes half of p2's queue into `batch`.
 fn runqgrab(p2: &P, batch: &mut Vec<&'static G>, steal_runnext: bool) -> u32 {
     loop {

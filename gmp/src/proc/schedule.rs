@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering::*;
 use corosensei::CoroutineResult;
 
 use crate::panic::{fatal, throw};
-use crate::runq::{globrunqget, globrunqput, runqempty, runqget, runqput, runqsteal};
+use crate::runq::{globrunqget, globrunqput, runqempty, runqget, runqpeek, runqput, runqsteal};
 use crate::runtime2::*;
 use crate::stubs::{fastrand, getm};
 
@@ -410,6 +410,7 @@ fn gogo(m: &'static M, gp: &'static G) -> Next {
         throw("gogo: goroutine has no coroutine")
     };
     crate::stack::prefetch_canary(gp.stack_lo.load(Relaxed));
+    prefetch_next(m);
     let r = c.0.resume(());
     check_stack(gp);
     match r {
@@ -418,6 +419,16 @@ fn gogo(m: &'static M, gp: &'static G) -> Next {
         CoroutineResult::Yield(Switch::Preempt) => gosched_m(m, gp),
         CoroutineResult::Yield(Switch::ExitSyscall) => crate::syscall::exitsyscall0(m, gp),
         CoroutineResult::Return(()) => goexit0(m, gp),
+    }
+}
+
+/// While the goroutine about to run runs, brings in what the next one in
+/// the local queue will touch first, when the queue is long enough for
+/// its stack to be out of the cache (see `runqpeek`).
+#[inline(never)]
+fn prefetch_next(m: &M) {
+    if let Some(next) = load(&m.p).and_then(runqpeek) {
+        crate::stack::prefetch_goroutine(next);
     }
 }
 
