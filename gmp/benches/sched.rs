@@ -20,17 +20,18 @@
 //! |                  | (spawning and parking them is untimed)                      |
 //! | Join10k          | `go` 10,000 goroutines that each mark a [`Join`] done, wait |
 //!
-//! gmp has no `sync.WaitGroup`; [`Join`] is the same shape (an atomic
-//! count, and the last `done` wakes the waiter, as `wg.Done`'s
-//! `runtime_Semrelease` does) built from a counter and a channel.
+//! gmp has no `sync.WaitGroup`; `common::workloads::Join` is the same
+//! shape (an atomic count, and the last `done` wakes the waiter, as
+//! `wg.Done`'s `runtime_Semrelease` does). The three newest ops live in
+//! `common/workloads.rs`, shared with `examples/ops.rs`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering::*;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
+use common::workloads::{gosched_partner, join, select_worker, wake_all};
 use common::{Bench, Body, Teardown, bench_in_gmp, no_teardown, timed};
 
 fn getpid() -> i64 {
@@ -121,16 +122,7 @@ fn gosched(c: &mut Criterion) {
             procs: 1,
         },
         || {
-            let stop = Arc::new(AtomicBool::new(false));
-            let done = gmp::chan::<()>(1);
-            let (s, d) = (stop.clone(), done.clone());
-            gmp::go(move || {
-                while !s.load(Relaxed) {
-                    gmp::gosched();
-                }
-                d.send(());
-            });
-            gmp::gosched(); // let it start
+            let (stop, done) = gosched_partner();
             let body: Body = Box::new(|iters| timed(iters, |_| gmp::gosched()));
             let teardown: Teardown = Box::new(move || {
                 stop.store(true, Relaxed);
@@ -193,24 +185,7 @@ fn select2(c: &mut Criterion) {
                 gmp::chan::<u64>(0),
                 gmp::chan::<u64>(0),
             );
-            let (i2, q2, o2) = (input.clone(), quit.clone(), out.clone());
-            gmp::go(move || {
-                // the usual worker loop: select over its input and quit
-                loop {
-                    let mut more = true;
-                    gmp::select! {
-                        recv(i2) -> v => {
-                            if let Some(v) = v {
-                                o2.send(v);
-                            }
-                        },
-                        recv(q2) -> _v => more = false,
-                    }
-                    if !more {
-                        return;
-                    }
-                }
-            });
+            select_worker(input.clone(), quit.clone(), out.clone());
             let body: Body = Box::new(move |iters| {
                 timed(iters, |i| {
                     input.send(i);
@@ -222,28 +197,6 @@ fn select2(c: &mut Criterion) {
     );
 }
 
-/// How many goroutines WakeAll10k wakes and Join10k joins.
-const WAKE_N: u64 = 10_000;
-
-/// A `sync.WaitGroup` for one wait: `n` calls to [`Join::done`], the last
-/// of which wakes the goroutine in [`Join::wait`].
-#[derive(Clone)]
-struct Join(Arc<(AtomicU64, gmp::Chan<()>)>);
-
-impl Join {
-    fn new(n: u64) -> Join {
-        Join(Arc::new((AtomicU64::new(n), gmp::chan(1))))
-    }
-    fn done(&self) {
-        if self.0.0.fetch_sub(1, AcqRel) == 1 {
-            self.0.1.send(());
-        }
-    }
-    fn wait(&self) {
-        self.0.1.recv();
-    }
-}
-
 fn wake_all_10k(c: &mut Criterion) {
     bench_in_gmp(
         c,
@@ -253,27 +206,7 @@ fn wake_all_10k(c: &mut Criterion) {
             procs: 1,
         },
         || {
-            let body: Body = Box::new(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let gate = gmp::chan::<()>(0);
-                    let (parked, done) = (Join::new(WAKE_N), Join::new(WAKE_N));
-                    for _ in 0..WAKE_N {
-                        let (g, p, d) = (gate.clone(), parked.clone(), done.clone());
-                        gmp::go(move || {
-                            p.done();
-                            g.recv();
-                            d.done();
-                        });
-                    }
-                    parked.wait();
-                    let t0 = Instant::now();
-                    gate.close();
-                    done.wait();
-                    total += t0.elapsed();
-                }
-                total
-            });
+            let body: Body = Box::new(|iters| (0..iters).map(|_| wake_all()).sum());
             (body, no_teardown())
         },
     );
@@ -288,16 +221,7 @@ fn join_10k(c: &mut Criterion) {
             procs: 1,
         },
         || {
-            let body: Body = Box::new(|iters| {
-                timed(iters, |_| {
-                    let wg = Join::new(WAKE_N);
-                    for _ in 0..WAKE_N {
-                        let w = wg.clone();
-                        gmp::go(move || w.done());
-                    }
-                    wg.wait();
-                })
-            });
+            let body: Body = Box::new(|iters| timed(iters, |_| join()));
             (body, no_teardown())
         },
     );

@@ -12,9 +12,11 @@
 //! Compare two builds by `Ir` of the run (or run N and 2N and take the
 //! difference over N: the start-up cost cancels).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::atomic::Ordering::*;
 use std::time::{Duration, Instant};
+
+#[path = "../benches/common/workloads.rs"]
+mod workloads;
 
 const OPS: &[(&str, &str)] = &[
     ("ping_pong", "unbuffered round trip to an echo goroutine"),
@@ -101,16 +103,7 @@ fn run(op: &str, n: u64) -> Duration {
             })
         }
         "gosched" => {
-            let stop = Arc::new(AtomicBool::new(false));
-            let done = gmp::chan::<()>(1);
-            let (s, d) = (stop.clone(), done.clone());
-            gmp::go(move || {
-                while !s.load(Relaxed) {
-                    gmp::gosched();
-                }
-                d.send(());
-            });
-            gmp::gosched();
+            let (stop, done) = workloads::gosched_partner();
             let t = timed(n, |_| gmp::gosched());
             stop.store(true, Relaxed);
             done.recv();
@@ -128,23 +121,7 @@ fn run(op: &str, n: u64) -> Duration {
                 gmp::chan::<u64>(0),
                 gmp::chan::<u64>(0),
             );
-            let (i2, q2, o2) = (input.clone(), quit.clone(), out.clone());
-            gmp::go(move || {
-                loop {
-                    let mut more = true;
-                    gmp::select! {
-                        recv(i2) -> v => {
-                            if let Some(v) = v {
-                                o2.send(v);
-                            }
-                        },
-                        recv(q2) -> _v => more = false,
-                    }
-                    if !more {
-                        return;
-                    }
-                }
-            });
+            workloads::select_worker(input.clone(), quit.clone(), out.clone());
             let d = timed(n, |i| {
                 input.send(i);
                 std::hint::black_box(out.recv());
@@ -152,65 +129,9 @@ fn run(op: &str, n: u64) -> Duration {
             quit.close();
             d
         }
-        "wake_all" => {
-            let mut total = Duration::ZERO;
-            for _ in 0..n {
-                let gate = gmp::chan::<()>(0);
-                let (parked, done) = (Join::new(WAKE_N), Join::new(WAKE_N));
-                for _ in 0..WAKE_N {
-                    let (g, p, d) = (gate.clone(), parked.clone(), done.clone());
-                    gmp::go(move || {
-                        p.done();
-                        g.recv();
-                        d.done();
-                    });
-                }
-                parked.wait();
-                let t0 = Instant::now();
-                gate.close();
-                done.wait();
-                total += t0.elapsed();
-            }
-            total
-        }
-        "join" => timed(n, |_| {
-            let wg = Join::new(WAKE_N);
-            for _ in 0..WAKE_N {
-                let w = wg.clone();
-                gmp::go(move || w.done());
-            }
-            wg.wait();
-        }),
-        "spawn_join" => {
-            let done = gmp::chan::<()>(1);
-            timed(n, |_| {
-                let d = done.clone();
-                gmp::go(move || d.send(()));
-                done.recv();
-            })
-        }
+        "wake_all" => (0..n).map(|_| workloads::wake_all()).sum(),
+        "join" => timed(n, |_| workloads::join()),
         _ => unreachable!(),
-    }
-}
-
-/// How many goroutines wake_all wakes and join joins.
-const WAKE_N: u64 = 10_000;
-
-/// A `sync.WaitGroup` for one wait (as in benches/sched.rs).
-#[derive(Clone)]
-struct Join(Arc<(AtomicU64, gmp::Chan<()>)>);
-
-impl Join {
-    fn new(n: u64) -> Join {
-        Join(Arc::new((AtomicU64::new(n), gmp::chan(1))))
-    }
-    fn done(&self) {
-        if self.0.0.fetch_sub(1, AcqRel) == 1 {
-            self.0.1.send(());
-        }
-    }
-    fn wait(&self) {
-        self.0.1.recv();
     }
 }
 
