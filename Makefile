@@ -2,12 +2,12 @@
 # `make test`. Everything else here is a shortcut to the `schedlab` runner
 # or to cargo.
 #
-#   make run-all [ARGS=--quick]        build (release) and run every scenario, then the report
+#   make run-all [ARGS=--quick|--full] build (release) and run every scenario (default profile), then the report
 #   make run SCENARIO=name [ARGS=...]  one scenario, e.g. ARGS="--quick --runtime tokio,go"
 #   make report [RUN=results/<id>]     rebuild plots and report from stored results (default: latest)
 #   make test                          what CI runs (.ci/run): build, tests, clippy, fmt, Go vet/tests,
 #                                      loom model checks, every scenario's quick profile with
-#                                      its verdicts asserted
+#                                      its verdicts asserted, `schedlab watch` on a slice of its corpus
 #   make bench                         gmp micro-benchmarks (criterion), then the Go ratio table
 #   make stress                        gmp's long stress tests (ignored by default)
 #   make clean-results                 delete every stored run (keeps results/README.md)
@@ -27,7 +27,7 @@ export PATH := $(GO_DEBIAN):$(PATH)
 endif
 endif
 
-.PHONY: help run-all run report test test-rust test-go test-loom test-scenarios bench bench-gmp bench-go-ratio stress clean-results
+.PHONY: help run-all run report test test-rust test-go test-loom test-scenarios test-watch bench bench-gmp bench-go-ratio stress clean-results
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -47,7 +47,7 @@ report:
 	$(CARGO) build --release -p schedlab --bins
 	$(SCHEDLAB) report $(RUN)
 
-test: test-rust test-go test-loom test-scenarios
+test: test-rust test-go test-loom test-scenarios test-watch
 
 # Debug builds throughout: `cargo build --workspace --bins` first, because
 # the runner's end-to-end tests run the scenario binaries from target/debug.
@@ -73,6 +73,13 @@ test-loom:
 test-scenarios:
 	$(CARGO) build --workspace --bins
 	target/debug/schedlab run-all --quick --check --out target/test-runs/$$(date +%Y%m%d-%H%M%S)-$$$$
+
+# `schedlab watch` on the lab's own programs: one buggy case per failure
+# and one healthy, each watched 10 s (exit 3 when one is named wrongly).
+# The whole matrix: target/release/schedlab watch-corpus.
+test-watch:
+	$(CARGO) build --workspace --bins
+	target/debug/schedlab watch-corpus --quick
 
 # The Go reference programs: vet, gofmt, unit tests (standard library only).
 # Skipped with a message when no Go toolchain exists (.ci/run installs one).

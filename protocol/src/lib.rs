@@ -10,7 +10,10 @@
 //!   ([`sweep::Sweep`]), runs one process per point × runtime × repeat,
 //!   samples `/proc` beside it ([`metrics::ProcSample`]), and stores a run
 //!   directory ([`results`]);
-//! * the **report** crate reads a run directory and draws it.
+//! * the **report** crate reads a run directory and draws it;
+//! * a scenario binary describes its parameters (`--describe`,
+//!   [`spec::ScenarioSpec`]) so the runner checks a sweep's values before
+//!   anything runs.
 //!
 //! The scenario knows nothing of sweeps or plots; the runner knows nothing
 //! of goroutines. What both the runner and the report compute over a run
@@ -24,5 +27,7 @@ pub mod knobs;
 pub mod metrics;
 pub mod predicate;
 pub mod results;
+pub mod rundir;
+pub mod spec;
 pub mod sweep;
 pub mod util;

@@ -14,7 +14,7 @@
 //! Every file is written atomically (temp file + rename).
 
 use crate::metrics::{Outcome, Params};
-use crate::sweep::Sweep;
+use crate::sweep::{ProfileName, Sweep};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -26,16 +26,19 @@ pub const FIDELITY: &str = "fidelity.json";
 pub const REPORT_HTML: &str = "report.html";
 pub const REPORT_MD: &str = "report.md";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Being written, or its runner died (`schedlab report` then marks it
+    /// interrupted).
+    #[default]
     Running,
     Complete,
     /// Stopped by Ctrl-C: finished points are kept.
     Interrupted,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RunMeta {
     pub run_id: String,
     pub status: RunStatus,
@@ -57,6 +60,21 @@ pub struct RunMeta {
     pub sampler_cpu_s: f64,
     #[serde(default)]
     pub sampler_cpu_frac: f64,
+    /// The profile that ran (`full`, `default`, `quick`); absent in runs
+    /// made before profiles had names (then `quick` says which).
+    #[serde(default)]
+    pub profile: Option<ProfileName>,
+    /// `K/N` when this run is shard K of N (`--shard`): it holds only the
+    /// points of that shard.
+    #[serde(default)]
+    pub shard: Option<String>,
+    /// For a run made by `schedlab merge`: the run ids of its shards.
+    #[serde(default)]
+    pub merged_from: Vec<String>,
+    /// Point runs of the plan not run because the run was interrupted (the
+    /// first 1,000 of them also have a `skipped` row in points.json).
+    #[serde(default)]
+    pub not_run: u64,
 }
 
 /// One point × runtime × repeat.

@@ -12,10 +12,13 @@
 //! per_runtime:              # axes whose values differ per runtime
 //!   tokio: { mode: [direct, spawn_blocking] }
 //! skip: ["runtime == 'tokio' && w == 1"]   # points not worth running
+//! default:                  # what runs without --full: the everyday profile
+//!   duration: 2s
+//!   repeats: 2
 //! quick:                    # the small profile for --quick and tests
 //!   duration: 2s
 //!   repeats: 1
-//!   grid: { procs: [1, 2] }
+//!   grid: { procs: [2] }
 //! plots:
 //!   - kind: sweep
 //!     title: "Thread floor by GOMAXPROCS"
@@ -39,37 +42,80 @@
 //!
 //! Unknown fields are rejected. Loading errors carry file:line:column.
 //!
+//! # Profiles: full, default, quick
+//!
+//! The top level of the file is the **full** profile: every point at its
+//! full length and repeat count (`schedlab run --full`, the figures the
+//! scenario READMEs quote). Two optional sections are *overrides* of it:
+//!
+//! * `default:` is what `schedlab run` / `make run-all` run when neither
+//!   `--full` nor `--quick` is given. It exists so that the whole lab runs
+//!   in minutes, not an hour: fewer repeats, shorter points, a coarser
+//!   grid, but still every point that a verdict or a fidelity row judges.
+//!   A sweep without `default:` runs its full profile by default.
+//! * `quick:` is the small profile of `--quick` (make test asserts every
+//!   verdict on it). `--quick` on a sweep without one is an error for
+//!   `schedlab run` and a note for `run-all` (which then runs the default).
+//!
+//! A profile may set `duration`, `repeats`, `grid`, `per_runtime` and
+//! `skip`. Scalars and `skip` replace the full profile's. `grid` and
+//! `per_runtime` are merged **axis by axis**: an axis the profile names gets
+//! the profile's values, every other axis keeps the full profile's values
+//! and place (so an axis added to the top-level grid is in every profile
+//! unless one narrows it); a profile cannot add an axis. Each profile is
+//! validated as it will run (names, duplicate ids, repeats >= 1).
+//!
+//! # Names
+//!
+//! Names become paths: `scenario` is a folder and a binary name, an axis
+//! name is part of every point id and so of file names. `scenario` is
+//! `[A-Za-z0-9][A-Za-z0-9_-]*`; an axis is a predicate identifier
+//! `[A-Za-z_][A-Za-z0-9_.]*` (dots allowed: `gmp.asyncpreempt`), at most 64
+//! characters. Anything else (`../x`, a slash, a space) is refused at load
+//! with file:line:column, so nothing a sweep says can write outside the
+//! run directory or run a binary outside the bin dir.
+//!
 //! # Loading, validating, expanding
 //!
 //! [`Sweep::load`] reads the file, deserializes it with serde-saphyr (which
 //! knows the line and column of every syntax error, unknown field, wrong
 //! type), then validates what serde cannot: runtimes are among
-//! [`KNOWN_RUNTIMES`], durations parse, tolerances are numbers or `N%`,
-//! and every predicate (skip, plots' and verdicts' `where`, `expect`,
-//! fidelity's `where`) parses. A predicate error is reported at
-//! `file:line:column` of the offending character: a second, lenient pass
-//! over the same text reads those fields as `Spanned<String>` to learn
-//! where each value starts; when the value cannot be mapped character for
-//! character (a block scalar, escapes) the message gives the value's
-//! position, the field path and the column inside the predicate.
+//! [`KNOWN_RUNTIMES`] (at least one), durations parse ([`parse_duration`],
+//! the lab's one grammar), `repeats` >= 1, names are safe, no two points
+//! share an id, tolerances are numbers or `N%`, and every predicate (skip,
+//! plots' and verdicts' `where`, `expect`, fidelity's `where`) parses. A
+//! predicate error is reported at `file:line:column` of the offending
+//! character: a second, lenient pass over the same text reads those fields
+//! as `Spanned<String>` to learn where each value starts; when the value
+//! cannot be mapped character for character (a block scalar, escapes) the
+//! message gives the value's position, the field path and the column inside
+//! the predicate. Other content errors are placed by finding the offending
+//! key or value in the text after its section's key.
 //!
 //! After loading, the runner shapes the sweep for one run:
-//! [`Sweep::apply_quick`] (`--quick`), [`Sweep::apply_set`] (`--set
-//! axis=v1,v2`, replacing that axis wherever it appears), then
-//! [`Sweep::expand`] turns it into [`PointSpec`]s.
+//! [`Sweep::apply_profile`] (`--full`, default, `--quick`),
+//! [`Sweep::apply_set`] (`--set axis=v1,v2`, replacing that axis wherever
+//! it appears), then [`Sweep::points`] walks it as [`PointSpec`]s, lazily:
+//! a grid is never held in memory, so its size costs only the time to walk
+//! it, and [`Sweep::runs_bound`] says how big it is without walking.
 //!
 //! Expansion invariants:
 //! * the axes of runtime `r` are `grid` with every axis named in
 //!   `per_runtime[r]` replaced in place, and new ones appended in the order
 //!   written;
 //! * points are the cartesian product in that axis order, the last axis
-//!   varying fastest, runtimes in the order given to `expand`;
+//!   varying fastest, runtimes in the order given to `points`;
 //! * a point for which any `skip` predicate holds (params + `runtime`) is
 //!   dropped; a skip predicate naming something the point lacks does not
 //!   hold (the point is run);
 //! * `point_id` is `axis-value` joined with `_` in axis order, values
 //!   reduced to `[A-Za-z0-9.]` ([`point_id`]); the same params give the
-//!   same id for every runtime, which is how gmp and go are paired.
+//!   same id for every runtime, which is how gmp and go are paired;
+//! * ids are injective within a runtime: axis names are fixed per runtime
+//!   and contain no `-`, reduced values contain no `_` or `-`, so two
+//!   points share an id only if some axis has two values that reduce alike
+//!   (`1` and `-1`, or `1` listed twice), and that is refused at load and
+//!   by `--set`.
 
 use crate::metrics::{Params, Value};
 use crate::predicate::{MapContext, Predicate};
@@ -111,6 +157,10 @@ pub struct Sweep {
     /// Predicates: a point for which any holds is not run.
     #[serde(default)]
     pub skip: Vec<String>,
+    /// Overrides for the everyday run (no `--full`): see "Profiles".
+    #[serde(default)]
+    pub default: Option<Profile>,
+    /// Overrides for `--quick`: see "Profiles".
     #[serde(default)]
     pub quick: Option<Profile>,
     #[serde(default)]
@@ -129,7 +179,8 @@ fn one() -> u32 {
     1
 }
 
-/// Overrides for `--quick`: whatever is set replaces the full profile's.
+/// Overrides of the full profile (`default:` or `quick:`): scalars and
+/// `skip` replace, `grid` and `per_runtime` merge axis by axis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
@@ -394,6 +445,19 @@ impl Sweep {
                 None => format!("{file}: {path}"),
             }
         };
+        let invalid = |path: &str, span: Option<Loc>, msg: String| {
+            SweepError::Invalid(format!("{}: {msg}", at(path, span)))
+        };
+        if let Err(e) = check_scenario_name(&self.scenario) {
+            return Err(invalid("scenario", locate(text, &["scenario:"]), e));
+        }
+        if self.runtimes.is_empty() {
+            return Err(invalid(
+                "runtimes",
+                locate(text, &["runtimes:"]),
+                format!("expected at least one of {}", KNOWN_RUNTIMES.join(", ")),
+            ));
+        }
         for (i, r) in self.runtimes.iter().enumerate() {
             if !KNOWN_RUNTIMES.contains(&r.as_str()) {
                 return Err(SweepError::Invalid(format!(
@@ -407,7 +471,7 @@ impl Sweep {
             if !KNOWN_RUNTIMES.contains(&r.as_str()) {
                 return Err(SweepError::Invalid(format!(
                     "{}: unknown runtime `{r}`, expected one of {}",
-                    at("per_runtime", None),
+                    at("per_runtime", locate(text, &["per_runtime:", r])),
                     KNOWN_RUNTIMES.join(", ")
                 )));
             }
@@ -415,6 +479,11 @@ impl Sweep {
         let durations = [
             ("duration", Some(&self.duration), spans.duration),
             ("grace", self.grace.as_ref(), spans.grace),
+            (
+                "default.duration",
+                self.default.as_ref().and_then(|q| q.duration.as_ref()),
+                locate(text, &["default:", "duration:"]),
+            ),
             (
                 "quick.duration",
                 self.quick.as_ref().and_then(|q| q.duration.as_ref()),
@@ -428,16 +497,102 @@ impl Sweep {
                 return Err(SweepError::Invalid(format!("{}: {e}", at(path, span))));
             }
         }
-        for (name, values) in self
-            .grid
-            .iter()
-            .chain(self.per_runtime.iter().flat_map(|(_, a)| a.iter()))
-        {
-            if values.is_empty() {
-                return Err(SweepError::Invalid(format!(
-                    "{}: expected at least one value",
-                    at(&format!("axis {name}"), None)
-                )));
+        let repeats = [
+            ("repeats", Some(self.repeats), vec!["repeats:"]),
+            (
+                "default.repeats",
+                self.default.as_ref().and_then(|q| q.repeats),
+                vec!["default:", "repeats:"],
+            ),
+            (
+                "quick.repeats",
+                self.quick.as_ref().and_then(|q| q.repeats),
+                vec!["quick:", "repeats:"],
+            ),
+        ];
+        for (path, value, keys) in repeats {
+            if value == Some(0) {
+                return Err(invalid(
+                    path,
+                    locate(text, &keys),
+                    "expected at least 1 (a point with no repeat measures nothing)".into(),
+                ));
+            }
+        }
+        // Every axis name, where it is written.
+        let mut sections: Vec<(String, Vec<String>, &Axes)> =
+            vec![("grid".into(), vec!["grid:".into()], &self.grid)];
+        for (r, a) in &self.per_runtime {
+            sections.push((
+                format!("per_runtime.{r}"),
+                vec!["per_runtime:".into(), r.clone()],
+                a,
+            ));
+        }
+        for (pname, prof) in [("default", &self.default), ("quick", &self.quick)] {
+            let Some(prof) = prof else { continue };
+            if let Some(g) = &prof.grid {
+                sections.push((
+                    format!("{pname}.grid"),
+                    vec![format!("{pname}:"), "grid".into()],
+                    g,
+                ));
+            }
+            for (r, a) in &prof.per_runtime {
+                sections.push((
+                    format!("{pname}.per_runtime.{r}"),
+                    vec![format!("{pname}:"), "per_runtime".into(), r.clone()],
+                    a,
+                ));
+            }
+        }
+        let full_axes = self.axis_names();
+        for (path, keys, axes) in &sections {
+            for (name, values) in axes.iter() {
+                let mut here: Vec<&str> = keys.iter().map(String::as_str).collect();
+                here.push(name);
+                if let Err(e) = check_axis_name(name) {
+                    return Err(invalid(path, locate(text, &here), e));
+                }
+                if values.is_empty() {
+                    return Err(invalid(
+                        &format!("{path}.{name}"),
+                        locate(text, &here),
+                        "expected at least one value".into(),
+                    ));
+                }
+                if path.contains('.')
+                    && !path.starts_with("per_runtime")
+                    && !full_axes.contains(name)
+                {
+                    return Err(invalid(
+                        &format!("{path}.{name}"),
+                        locate(text, &here),
+                        format!(
+                            "a profile cannot add an axis; the axes are: {}",
+                            full_axes.join(", ")
+                        ),
+                    ));
+                }
+                if let Err(e) = check_axis_values(name, values) {
+                    return Err(invalid(&format!("{path}.{name}"), locate(text, &here), e));
+                }
+            }
+        }
+        for (pname, prof) in [("default", &self.default), ("quick", &self.quick)] {
+            if let Some(p) = prof
+                && p.per_runtime
+                    .iter()
+                    .any(|(r, _)| !KNOWN_RUNTIMES.contains(&r.as_str()))
+            {
+                return Err(invalid(
+                    &format!("{pname}.per_runtime"),
+                    locate(text, &[&format!("{pname}:"), "per_runtime"]),
+                    format!(
+                        "unknown runtime, expected one of {}",
+                        KNOWN_RUNTIMES.join(", ")
+                    ),
+                ));
             }
         }
         for (i, f) in self.fidelity.iter().enumerate() {
@@ -473,9 +628,11 @@ impl Sweep {
         for (i, s) in self.skip.iter().enumerate() {
             out.push((format!("skip[{i}]"), s.as_str()));
         }
-        if let Some(q) = &self.quick {
-            for (i, s) in q.skip.iter().enumerate() {
-                out.push((format!("quick.skip[{i}]"), s.as_str()));
+        for (name, prof) in [("default", &self.default), ("quick", &self.quick)] {
+            if let Some(q) = prof {
+                for (i, s) in q.skip.iter().enumerate() {
+                    out.push((format!("{name}.skip[{i}]"), s.as_str()));
+                }
             }
         }
         for (i, p) in self.plots.iter().enumerate() {
@@ -600,6 +757,7 @@ mod shadow {
         pub duration: Option<S>,
         pub grace: Option<S>,
         pub skip: Vec<S>,
+        pub default: Option<Quick>,
         pub quick: Option<Quick>,
         pub plots: Vec<Where>,
         pub verdicts: Vec<Verdict>,
@@ -653,9 +811,11 @@ impl Spans {
         for (i, s) in sh.skip.iter().enumerate() {
             put(format!("skip[{i}]"), Some(s));
         }
-        if let Some(q) = &sh.quick {
-            for (i, s) in q.skip.iter().enumerate() {
-                put(format!("quick.skip[{i}]"), Some(s));
+        for (name, prof) in [("default", &sh.default), ("quick", &sh.quick)] {
+            if let Some(q) = prof {
+                for (i, s) in q.skip.iter().enumerate() {
+                    put(format!("{name}.skip[{i}]"), Some(s));
+                }
             }
         }
         for (i, p) in sh.plots.iter().enumerate() {
@@ -672,36 +832,99 @@ impl Spans {
     }
 }
 
-/// Parses `500ms`, `5s`, `1.5s`, `2m`, `1h`, `1m30s`, `250us`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let bad = || format!("expected a duration like 500ms, 5s, 2m or 1m30s, found `{s}`");
-    if t.is_empty() {
-        return Err(bad());
+/// The lab's duration grammar (one definition, in [`crate::util`]).
+pub use crate::util::{MAX_DURATION, parse_duration};
+
+/// The longest axis name.
+pub const MAX_AXIS_NAME: usize = 64;
+
+/// A scenario name is a folder and a binary name: `[A-Za-z0-9][A-Za-z0-9_-]*`.
+pub fn check_scenario_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= MAX_AXIS_NAME
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "scenario name `{name}` is not allowed: use letters, digits, `_` and `-` \
+             (it names a folder and a binary)"
+        ))
     }
-    let mut total = 0.0f64;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let unit_len = rest[num_len..]
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len() - num_len);
-        let (num, unit) = (&rest[..num_len], rest[num_len..num_len + unit_len].trim());
-        let n: f64 = num.parse().map_err(|_| bad())?;
-        let secs = match unit {
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += n * secs;
-        rest = &rest[num_len + unit_len..];
+}
+
+/// An axis name is a predicate identifier: `[A-Za-z_][A-Za-z0-9_.]*`.
+pub fn check_axis_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= MAX_AXIS_NAME
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "axis name `{name}` is not allowed: use letters, digits, `_` and `.`, \
+             starting with a letter, at most {MAX_AXIS_NAME} characters (it is part of file names)"
+        ))
     }
-    Ok(Duration::from_secs_f64(total))
+}
+
+/// A value as it appears in a point id: reduced to `[A-Za-z0-9.]`.
+pub fn id_value(v: &Value) -> String {
+    v.to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect()
+}
+
+/// Two values of one axis that would give two points the same id.
+pub fn check_axis_values(axis: &str, values: &[Value]) -> Result<(), String> {
+    for (i, a) in values.iter().enumerate() {
+        for b in &values[..i] {
+            if a == b {
+                return Err(format!("axis {axis} lists the value {a} twice"));
+            }
+            if id_value(a) == id_value(b) {
+                return Err(format!(
+                    "axis {axis}: values `{b}` and `{a}` would give two points the same id \
+                     `{axis}-{}` (ids keep only letters, digits and `.`); make them differ there",
+                    id_value(a)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where `keys` are, in sequence: the first at the start of a line (a
+/// top-level key), each next one the first occurrence after the previous.
+/// For messages about a value the lenient pass does not locate.
+fn locate(text: &str, keys: &[&str]) -> Option<Loc> {
+    let (first, rest) = keys.split_first()?;
+    let mut pos = if text.starts_with(first) {
+        0
+    } else {
+        text.find(&format!("\n{first}"))? + 1
+    };
+    for k in rest {
+        pos = pos + 1 + text.get(pos + 1..)?.find(k)?;
+    }
+    let line = text[..pos].matches('\n').count() + 1;
+    let col = text[..pos]
+        .rsplit('\n')
+        .next()
+        .map_or(0, |l| l.chars().count())
+        + 1;
+    Some(Loc { line, col })
 }
 
 /// A fidelity tolerance: absolute, or relative to the go value.
@@ -776,14 +999,7 @@ pub fn point_id(axes: &[String], params: &Params) -> String {
         .iter()
         .filter(|a| !crate::knobs::at_default(a, params))
         .filter_map(|a| params.get(a).map(|v| (a, v)))
-        .map(|(a, v)| {
-            let clean: String = v
-                .to_string()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
-                .collect();
-            format!("{a}-{clean}")
-        })
+        .map(|(a, v)| format!("{a}-{}", id_value(v)))
         .collect();
     if parts.is_empty() {
         "default".to_string()
@@ -793,10 +1009,33 @@ pub fn point_id(axes: &[String], params: &Params) -> String {
 }
 
 impl Sweep {
-    /// Applies the `quick` profile: every field it sets replaces the full
-    /// profile's. The result has no `quick` (it is what runs).
+    /// Applies the `quick` profile if there is one (see [`Sweep::apply_profile`]).
     pub fn apply_quick(&mut self) {
-        let Some(q) = self.quick.take() else { return };
+        let _ = self.apply_profile(ProfileName::Quick);
+    }
+
+    /// Shapes the sweep for one profile: `Full` keeps the top level,
+    /// `Default` applies `default:` when present, `Quick` applies `quick:`
+    /// (an error when absent: the sweep is unchanged but for the profiles,
+    /// so a caller may run it anyway). Either way the result has no
+    /// profiles left: it is what runs.
+    pub fn apply_profile(&mut self, which: ProfileName) -> Result<(), SweepError> {
+        let default = self.default.take();
+        let quick = self.quick.take();
+        let chosen = match which {
+            ProfileName::Full => None,
+            ProfileName::Default => default,
+            ProfileName::Quick => match quick {
+                Some(q) => Some(q),
+                None => {
+                    return Err(SweepError::Invalid(format!(
+                        "scenario {} has no quick profile (no `quick:` in its sweep.yaml)",
+                        self.scenario
+                    )));
+                }
+            },
+        };
+        let Some(q) = chosen else { return Ok(()) };
         if let Some(d) = q.duration {
             self.duration = d;
         }
@@ -804,14 +1043,18 @@ impl Sweep {
             self.repeats = r;
         }
         if let Some(g) = q.grid {
-            self.grid = g;
+            merge_axes(&mut self.grid, g);
         }
-        if !q.per_runtime.is_empty() {
-            self.per_runtime = q.per_runtime;
+        for (rt, axes) in q.per_runtime {
+            match self.per_runtime.iter_mut().find(|(r, _)| *r == rt) {
+                Some((_, mine)) => merge_axes(mine, axes),
+                None => self.per_runtime.push((rt, axes)),
+            }
         }
         if !q.skip.is_empty() {
             self.skip = q.skip;
         }
+        Ok(())
     }
 
     /// Every axis name, grid first, then per-runtime additions.
@@ -841,6 +1084,7 @@ impl Sweep {
                 "--set {axis}=: expected at least one value"
             )));
         }
+        check_axis_values(axis, &values).map_err(|e| SweepError::Invalid(format!("--set {e}")))?;
         let all = self
             .grid
             .iter_mut()
@@ -868,10 +1112,16 @@ impl Sweep {
         axes
     }
 
-    /// Expands the grid for `runtimes` (in that order), dropping skipped
-    /// points. Predicates were validated at load; one that does not parse
-    /// (a sweep built in code) is an error.
+    /// Every point for `runtimes` (in that order), skipped points dropped,
+    /// collected. For a grid of any size use [`Sweep::points`].
     pub fn expand(&self, runtimes: &[String]) -> Result<Vec<PointSpec>, SweepError> {
+        Ok(self.points(runtimes)?.collect())
+    }
+
+    /// Walks the grid for `runtimes` (in that order), dropping skipped
+    /// points, one point at a time. Predicates were validated at load; one
+    /// that does not parse (a sweep built in code) is an error.
+    pub fn points<'a>(&'a self, runtimes: &'a [String]) -> Result<Points<'a>, SweepError> {
         let skips = self
             .skip
             .iter()
@@ -879,43 +1129,123 @@ impl Sweep {
                 Predicate::parse(s).map_err(|e| SweepError::Invalid(format!("skip `{s}`: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::new();
-        for runtime in runtimes {
-            let axes = self.axes_for(runtime);
-            let names: Vec<String> = axes.iter().map(|(n, _)| n.clone()).collect();
-            for params in cartesian(&axes) {
-                let ctx = MapContext::new().with_params(&params).with_runtime(runtime);
-                if skips.iter().any(|p| p.eval(&ctx).unwrap_or(false)) {
-                    continue;
-                }
-                out.push(PointSpec {
-                    runtime: runtime.clone(),
-                    point_id: point_id(&names, &params),
-                    params,
-                    axes: names.clone(),
-                });
-            }
-        }
-        Ok(out)
+        Ok(Points {
+            sweep: self,
+            runtimes,
+            next_runtime: 0,
+            current: None,
+            skips,
+        })
+    }
+
+    /// How many point runs `runtimes` × grid × repeats make at most (skip
+    /// predicates can only lower it), without walking the grid. Saturates.
+    pub fn runs_bound(&self, runtimes: &[String]) -> u128 {
+        runtimes
+            .iter()
+            .map(|r| {
+                self.axes_for(r)
+                    .iter()
+                    .fold(1u128, |n, (_, v)| n.saturating_mul(v.len() as u128))
+            })
+            .fold(0u128, |a, n| a.saturating_add(n))
+            .saturating_mul(self.repeats as u128)
     }
 }
 
-/// The cartesian product of the axes, the last axis varying fastest.
-fn cartesian(axes: &Axes) -> Vec<Params> {
-    let mut out = vec![Params::new()];
-    for (name, values) in axes {
-        out = out
-            .into_iter()
-            .flat_map(|p| {
-                values.iter().map(move |v| {
-                    let mut q = p.clone();
-                    q.insert(name.clone(), v.clone());
-                    q
-                })
-            })
-            .collect();
+/// Which profile of a sweep runs (see "Profiles" at the top).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileName {
+    Full,
+    Default,
+    Quick,
+}
+
+impl ProfileName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileName::Full => "full",
+            ProfileName::Default => "default",
+            ProfileName::Quick => "quick",
+        }
     }
-    out
+}
+
+/// Axis-by-axis merge of a profile's axes into the full profile's.
+fn merge_axes(into: &mut Axes, from: Axes) {
+    for (name, vals) in from {
+        match into.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = vals,
+            None => into.push((name, vals)),
+        }
+    }
+}
+
+/// The runtime being walked: its index, its axes, their names, the next
+/// index per axis (`None` when its product is exhausted).
+type Walk = (usize, Axes, Vec<String>, Option<Vec<usize>>);
+
+/// The points of a sweep, walked lazily ([`Sweep::points`]).
+pub struct Points<'a> {
+    sweep: &'a Sweep,
+    runtimes: &'a [String],
+    next_runtime: usize,
+    current: Option<Walk>,
+    skips: Vec<Predicate>,
+}
+
+impl Iterator for Points<'_> {
+    type Item = PointSpec;
+
+    fn next(&mut self) -> Option<PointSpec> {
+        loop {
+            if self.current.is_none() {
+                let rt = self.runtimes.get(self.next_runtime)?;
+                let axes = self.sweep.axes_for(rt);
+                let names = axes.iter().map(|(n, _)| n.clone()).collect();
+                let start = (!axes.iter().any(|(_, v)| v.is_empty())).then(|| vec![0; axes.len()]);
+                self.current = Some((self.next_runtime, axes, names, start));
+                self.next_runtime += 1;
+            }
+            let (rt, axes, names, idx) = self.current.as_mut().expect("set above");
+            let Some(ix) = idx.as_mut() else {
+                self.current = None;
+                continue;
+            };
+            let params: Params = axes
+                .iter()
+                .zip(ix.iter())
+                .map(|((n, v), i)| (n.clone(), v[*i].clone()))
+                .collect();
+            // Advance: the last axis fastest; past the end, this runtime is done.
+            let mut k = axes.len();
+            let mut exhausted = true;
+            while k > 0 {
+                k -= 1;
+                ix[k] += 1;
+                if ix[k] < axes[k].1.len() {
+                    exhausted = false;
+                    break;
+                }
+                ix[k] = 0;
+            }
+            if exhausted {
+                *idx = None;
+            }
+            let runtime = &self.runtimes[*rt];
+            let ctx = MapContext::new().with_params(&params).with_runtime(runtime);
+            if self.skips.iter().any(|p| p.eval(&ctx).unwrap_or(false)) {
+                continue;
+            }
+            return Some(PointSpec {
+                runtime: runtime.clone(),
+                point_id: point_id(names, &params),
+                params,
+                axes: names.clone(),
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1102,6 +1432,126 @@ fidelity:
             "rate-0.5_mode-spawnblockingx"
         );
         assert_eq!(point_id(&[], &p), "default");
+    }
+
+    #[test]
+    fn names_that_would_be_paths_are_refused_with_their_place() {
+        let e = err(&GOOD.replace("  procs: [1, 2]", "  ../../../x/pwn: [1, 2]"));
+        assert!(
+            e.starts_with("s.yaml:8:3: grid: axis name `../../../x/pwn`"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("scenario: demo", "scenario: ../../.."));
+        assert!(
+            e.starts_with("s.yaml:1:1: scenario: scenario name `../../..`"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("extra: [7]", "\"a b\": [7]"));
+        assert!(e.contains("per_runtime.tokio: axis name `a b`"), "{e}");
+        // Dotted knob names (gmp.asyncpreempt) are fine.
+        let s = load(&GOOD.replace("extra: [7]", "gmp.asyncpreempt: [0, 1]")).unwrap();
+        assert_eq!(s.axes_for("tokio")[2].0, "gmp.asyncpreempt");
+        assert!(check_scenario_name("timer_stw").is_ok());
+        assert!(check_scenario_name("..").is_err());
+        assert!(check_axis_name("a/b").is_err());
+        assert!(check_axis_name(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn zero_repeats_and_no_runtimes_are_refused() {
+        let e = err(&GOOD.replace("repeats: 3", "repeats: 0"));
+        assert!(
+            e.starts_with("s.yaml:6:1: repeats: expected at least 1"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("  repeats: 1\n", "  repeats: 0\n"));
+        assert!(
+            e.starts_with("s.yaml:15:3: quick.repeats: expected at least 1"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("[gmp, tokio, go]", "[]"));
+        assert!(
+            e.starts_with("s.yaml:3:1: runtimes: expected at least one"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn two_points_with_one_id_are_refused() {
+        let e = err(&GOOD.replace("procs: [1, 2]", "procs: [1, 1]"));
+        assert!(
+            e.contains("s.yaml:8:3: grid.procs: axis procs lists the value 1 twice"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("procs: [1, 2]", "procs: [1, -1]"));
+        assert!(
+            e.contains("values `1` and `-1` would give two points the same id `procs-1`"),
+            "{e}"
+        );
+        let mut s = load(GOOD).unwrap();
+        for vals in [["1", "-1"], ["1", "1"], ["1", "1.0"], ["a_b", "ab"]] {
+            let v = vals.iter().map(|x| parse_value(x)).collect();
+            assert!(s.apply_set("procs", v).is_err(), "{vals:?}");
+        }
+        s.apply_set("procs", vec![parse_value("1"), parse_value("2")])
+            .unwrap();
+    }
+
+    #[test]
+    fn profiles_merge_axis_by_axis_and_the_default_is_chosen_unless_full() {
+        let text = GOOD.replace(
+            "quick:\n",
+            "default:\n  repeats: 2\n  grid: { mode: [raw] }\nquick:\n",
+        );
+        let s = load(&text).unwrap();
+        let mut d = s.clone();
+        d.apply_profile(ProfileName::Default).unwrap();
+        assert_eq!((d.repeats, d.duration.as_str()), (2, "5s"));
+        // `procs` keeps the full profile's values, `mode` is narrowed.
+        assert_eq!(
+            d.grid[0],
+            ("procs".into(), vec![Value::Num(1.0), Value::Num(2.0)])
+        );
+        assert_eq!(d.grid[1], ("mode".into(), vec![Value::Str("raw".into())]));
+        assert!(d.default.is_none() && d.quick.is_none());
+        let mut f = s.clone();
+        f.apply_profile(ProfileName::Full).unwrap();
+        assert_eq!(f.repeats, 3);
+        assert_eq!(f.grid, load(GOOD).unwrap().grid);
+        // No quick profile: an error that names the scenario.
+        let mut nq = load(&GOOD[..GOOD.find("quick:").unwrap()]).unwrap();
+        let e = nq
+            .apply_profile(ProfileName::Quick)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("demo has no quick profile"), "{e}");
+        // A profile cannot add an axis.
+        let e = err(&GOOD.replace("grid: { procs: [2], mode: [raw] }", "grid: { cpus: [2] }"));
+        assert!(
+            e.contains("quick.grid.cpus") && e.contains("cannot add an axis"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_huge_grid_is_walked_lazily_and_counted_without_walking() {
+        let axes: String = (0..20)
+            .map(|i| format!("  a{i}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"))
+            .collect();
+        let text = format!(
+            "scenario: big\nincident: i\nruntimes: [gmp, go]\nduration: 1s\nrepeats: 2\ngrid:\n{axes}"
+        );
+        let s = load(&text).unwrap();
+        let rts = vec!["gmp".to_string(), "go".to_string()];
+        assert_eq!(s.runs_bound(&rts), 2 * 2 * 10u128.pow(20));
+        let first: Vec<String> = s
+            .points(&rts)
+            .unwrap()
+            .take(3)
+            .map(|p| p.point_id)
+            .collect();
+        assert!(first[2].ends_with("a18-0_a19-2"), "{first:?}");
+        assert_eq!(load(GOOD).unwrap().runs_bound(&rts), 3 * (4 + 4));
     }
 
     #[test]

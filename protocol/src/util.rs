@@ -13,7 +13,67 @@
 //!   [`f64::total_cmp`] (a caller that wants only finite values filters
 //!   first, as the report's plots do);
 //! * [`UtcTime::from_unix`] is the proleptic Gregorian calendar in UTC,
-//!   whole seconds (the fraction is dropped), for any `i64` day count.
+//!   whole seconds (the fraction is dropped), for any `i64` day count;
+//! * [`parse_duration`] is the one duration grammar of the lab: sweep.yaml,
+//!   `schedlab --duration` and every scenario binary's `--duration` accept
+//!   exactly the same strings, and none of them can overflow a
+//!   [`std::time::Duration`] (at most [`MAX_DURATION`]).
+
+use std::time::Duration;
+
+/// The longest duration anything in the lab accepts: one point running
+/// longer than a day is a typo, and the bound keeps every deadline
+/// (`Instant + duration + grace`) far from overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// Parses `500ms`, `5s`, `1.5s`, `2m`, `1h`, `1m30s`, `250us` (also `µs`,
+/// `min`). A bare number is refused (which unit?), and so is anything over
+/// [`MAX_DURATION`]. Every message says what was wrong and what is valid.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let like = "like 500ms, 5s, 2m or 1m30s";
+    if t.is_empty() {
+        return Err(format!("expected a duration {like}, found nothing"));
+    }
+    let mut total = 0.0f64;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let unit_len = rest[num_len..]
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len() - num_len);
+        let (num, unit) = (&rest[..num_len], rest[num_len..num_len + unit_len].trim());
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("expected a duration {like}, found `{s}`"))?;
+        let secs = match unit {
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(format!("`{s}`: missing unit: write 5s or 5000ms")),
+            u => {
+                return Err(format!(
+                    "`{s}`: unknown unit `{u}`: use us, ms, s, m or h ({like})"
+                ));
+            }
+        };
+        total += n * secs;
+        rest = &rest[num_len + unit_len..];
+    }
+    // Compare as f64 first: `Duration::from_secs_f64` panics past u64
+    // seconds (a NaN cannot arise: the numbers are digits and dots).
+    if total.is_nan() || total > MAX_DURATION.as_secs_f64() {
+        return Err(format!(
+            "`{s}`: out of range: at most {}h",
+            MAX_DURATION.as_secs() / 3600
+        ));
+    }
+    Ok(Duration::from_secs_f64(total))
+}
 
 /// The median of `values` (mean of the two middle ones for an even count),
 /// or `None` when there are none. Sorts a copy by [`f64::total_cmp`].
@@ -87,6 +147,39 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         // NaN is not filtered: total_cmp sorts it last
         assert_eq!(median(&[1.0, f64::NAN, 2.0]), Some(2.0));
+    }
+
+    #[test]
+    fn durations_parse_with_units_and_stay_in_range() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse_duration(" 2 min "), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("24h"), Ok(MAX_DURATION));
+        assert!(parse_duration("5").unwrap_err().contains("missing unit"));
+        assert!(
+            parse_duration("5 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        for bad in ["", "s", "ms", "1..2s", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn huge_durations_are_refused_not_a_panic() {
+        for huge in [
+            "99999999999999999999s",
+            "25h",
+            "9999999999999999h",
+            "1440m1s",
+        ] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(e.contains("out of range"), "{huge}: {e}");
+        }
+        assert!(parse_duration("1e400s").is_err());
     }
 
     #[test]

@@ -406,6 +406,7 @@ mod tests {
                 skipped_runtimes: BTreeMap::new(),
                 sampler_cpu_s: 0.0,
                 sampler_cpu_frac: 0.0,
+                ..Default::default()
             },
             scenarios: vec![Scenario {
                 name: "s".into(),

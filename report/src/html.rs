@@ -119,10 +119,10 @@ fn run_facts(r: &Report<'_>) -> String {
         ("finished", m.finished_unix.map_or("—".into(), text::utc)),
         (
             "profile",
-            if m.quick {
-                "quick (small grid, for tests)".into()
-            } else {
-                "full".into()
+            match m.profile.map(|p| p.as_str()) {
+                _ if m.quick => "quick (small grid, for tests)".into(),
+                Some("default") => "default (every verdict, fewer repeats; --full for all)".into(),
+                _ => "full".into(),
             },
         ),
     ];

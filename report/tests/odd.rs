@@ -63,6 +63,7 @@ fn odd_values_render_without_panic() {
         )],
         per_runtime: Vec::new(),
         skip: Vec::new(),
+        default: None,
         quick: None,
         plots,
         verdicts: Vec::new(),
@@ -80,6 +81,7 @@ fn odd_values_render_without_panic() {
         skipped_runtimes: BTreeMap::new(),
         sampler_cpu_s: 0.0,
         sampler_cpu_frac: 0.0,
+        ..Default::default()
     };
     std::fs::write(
         dir.0.join("run.json"),

@@ -23,14 +23,21 @@
 //!   only, and win over a scenario summary metric of the same name.
 //! * Points not run (runtime skipped, Ctrl-C) come from the previous
 //!   `points.json`; they have no `.jsonl` and no metrics.
+//! * Nothing here is quadratic or walks a whole grid: points are grouped
+//!   with hash maps, and the plan is walked only until every recorded
+//!   point is placed. One unreadable `.jsonl` (not UTF-8, a directory of
+//!   that name) or line is skipped with a warning naming it; the rest of
+//!   the run is analysed.
 //! * Medians use every repeat that ran as designed and has the metric:
 //!   outcomes ok, timeout and limit (a deadlock or a thread limit is a
 //!   result); crashed repeats keep their own rows in summary.csv but do not
 //!   count, so a point that only crashed has no data for verdicts. An even
 //!   count takes the mean of the middle two.
-//! * A verdict is judged per runtime over the sweep's points that match its
-//!   `where` (params + `runtime`). Each point: `expect` true → holds; false
-//!   → fails; a missing name → no data. Status: no point with data → no
+//! * A verdict is judged per runtime over the points the run recorded (run,
+//!   or skipped with a reason) that match its `where` (the plan's params +
+//!   `runtime`): a shard judges its points, a merged run all of them.
+//!   Each point: `expect` true → holds; false → fails; a missing name →
+//!   no data. Status: no point with data → no
 //!   data; else all with data hold → reproduced (or fixed); else not
 //!   reproduced (not fixed). A runtime that matches no point gets no row.
 //!   The context has params, `runtime`, `outcome` (the repeats' outcomes,
@@ -44,9 +51,9 @@ use schedlab_protocol::results::{
     FIDELITY, FidelityRow, POINTS, PointResult, RunMeta, SUMMARY_CSV, VERDICTS, VerdictRow,
     VerdictStatus,
 };
-use schedlab_protocol::sweep::{Holds, PointSpec, Sweep, Tolerance};
+use schedlab_protocol::sweep::{Holds, Sweep, Tolerance};
 use schedlab_protocol::util::median;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 /// Everything read back from one `.jsonl`.
@@ -60,15 +67,30 @@ pub struct PointData {
     /// The text of an `event` of kind `skip` (a knob the runtime lacks).
     pub skip: Option<String>,
     pub exit: Option<ExitLine>,
+    /// Lines that could not be read (not UTF-8, not JSON of the protocol):
+    /// `line N: why`. They are skipped, never fatal.
+    pub bad_lines: Vec<String>,
 }
 
 pub fn read_jsonl(path: &Path) -> Result<PointData> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let mut d = PointData::default();
-    for line in text.lines() {
-        let Ok(l) = serde_json::from_str::<MergedLine>(line) else {
+    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
+        }
+        let parsed = std::str::from_utf8(raw)
+            .map_err(|_| "not UTF-8".to_string())
+            .and_then(|line| {
+                serde_json::from_str::<MergedLine>(line)
+                    .map_err(|e| format!("not a line of the protocol ({e})"))
+            });
+        let l = match parsed {
+            Ok(l) => l,
+            Err(why) => {
+                d.bad_lines.push(format!("line {}: {why}", i + 1));
+                continue;
+            }
         };
         match l {
             MergedLine::Hello { params, .. } => d.params = Some(params),
@@ -86,6 +108,21 @@ pub fn read_jsonl(path: &Path) -> Result<PointData> {
         }
     }
     Ok(d)
+}
+
+/// Says, once per file, which lines of a `.jsonl` were skipped.
+fn warn_bad_lines(path: &Path, d: &PointData) {
+    if d.bad_lines.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = d.bad_lines.iter().take(3).map(String::as_str).collect();
+    eprintln!(
+        "schedlab: warning: {}: skipped {} unreadable line(s): {}{}",
+        path.display(),
+        d.bad_lines.len(),
+        shown.join("; "),
+        if d.bad_lines.len() > 3 { "; ..." } else { "" }
+    );
 }
 
 fn max(v: impl Iterator<Item = f64>) -> Option<f64> {
@@ -182,14 +219,48 @@ pub fn parse_jsonl_name(name: &str) -> Option<(String, String, u32)> {
     Some((point_id.to_string(), runtime.to_string(), repeat))
 }
 
-/// All results of one scenario, in expansion order.
+/// Plan order and grid params of the points in `wanted`, found by walking
+/// the sweep lazily until each is seen (the recorded points are a prefix of
+/// the plan, or of one shard of it), at most [`ORDER_WALK`] points.
+fn plan_positions(
+    sweep: &Sweep,
+    mut wanted: HashSet<(String, String)>,
+) -> HashMap<(String, String), (usize, Params)> {
+    let mut out = HashMap::new();
+    let Ok(points) = sweep.points(&sweep.runtimes) else {
+        return out;
+    };
+    for (i, s) in points.enumerate().take(ORDER_WALK) {
+        if wanted.is_empty() {
+            break;
+        }
+        let key = (s.point_id, s.runtime);
+        if wanted.remove(&key) {
+            out.insert(key, (i, s.params));
+        }
+    }
+    out
+}
+
+/// The most plan points walked to order the recorded ones (a stray file
+/// naming no point of the plan must not make the walk of a huge grid
+/// endless).
+const ORDER_WALK: usize = 2_000_000;
+
+/// All results of one scenario, in plan order. Every `.jsonl` is read;
+/// one that cannot be read (a directory, a bad file) is skipped with a
+/// warning, never fatal.
 pub fn scenario_points(run_dir: &Path, sweep: &Sweep) -> Result<Vec<PointResult>> {
     let dir = run_dir.join(&sweep.scenario);
-    let specs = sweep.expand(&sweep.runtimes).unwrap_or_default();
     let prior: Vec<PointResult> = std::fs::read(dir.join(POINTS))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
+    let prior_by_file: HashMap<&str, &PointResult> = prior
+        .iter()
+        .filter(|p| !p.jsonl.is_empty())
+        .map(|p| (p.jsonl.as_str(), p))
+        .collect();
     let mut out: Vec<PointResult> = prior
         .iter()
         .filter(|p| p.jsonl.is_empty())
@@ -203,25 +274,41 @@ pub fn scenario_points(run_dir: &Path, sweep: &Sweep) -> Result<Vec<PointResult>
         Err(_) => Vec::new(),
     };
     names.retain(|n| n.ends_with(".jsonl") && !n.starts_with('.'));
+    names.sort();
+    let mut parsed = Vec::new();
     for name in names {
         let Some((point_id, runtime, repeat)) = parse_jsonl_name(&name) else {
             continue;
         };
-        let d = read_jsonl(&dir.join(&name))?;
+        let path = dir.join(&name);
+        let d = match read_jsonl(&path) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("schedlab: warning: skipped {}: {e:#}", path.display());
+                continue;
+            }
+        };
+        warn_bad_lines(&path, &d);
+        parsed.push((name, point_id, runtime, repeat, d));
+    }
+    let wanted: HashSet<(String, String)> = out
+        .iter()
+        .map(|p| (p.point_id.clone(), p.runtime.clone()))
+        .chain(parsed.iter().map(|p| (p.1.clone(), p.2.clone())))
+        .collect();
+    let plan = plan_positions(sweep, wanted);
+    for (name, point_id, runtime, repeat, d) in parsed {
+        let key = (point_id, runtime);
         let params = d
             .params
             .clone()
-            .or_else(|| {
-                specs
-                    .iter()
-                    .find(|s| s.point_id == point_id && s.runtime == runtime)
-                    .map(|s| s.params.clone())
-            })
+            .or_else(|| prior_by_file.get(name.as_str()).map(|p| p.params.clone()))
+            .or_else(|| plan.get(&key).map(|(_, p)| p.clone()))
             .unwrap_or_default();
         let (outcome, detail) = detail_of(&d);
-        let outcome_detail = prior
-            .iter()
-            .find(|p| p.jsonl == name && !p.outcome_detail.is_empty())
+        let outcome_detail = prior_by_file
+            .get(name.as_str())
+            .filter(|p| !p.outcome_detail.is_empty())
             .map(|p| p.outcome_detail.clone())
             .unwrap_or(detail);
         let mut metrics = d.summary.clone();
@@ -232,8 +319,8 @@ pub fn scenario_points(run_dir: &Path, sweep: &Sweep) -> Result<Vec<PointResult>
         metrics.retain(|_, v| v.is_finite());
         out.push(PointResult {
             scenario: sweep.scenario.clone(),
-            point_id,
-            runtime,
+            point_id: key.0,
+            runtime: key.1,
             repeat,
             params,
             outcome,
@@ -243,17 +330,10 @@ pub fn scenario_points(run_dir: &Path, sweep: &Sweep) -> Result<Vec<PointResult>
         });
     }
     let order = |p: &PointResult| {
-        specs
-            .iter()
-            .position(|s| s.point_id == p.point_id && s.runtime == p.runtime)
-            .unwrap_or(usize::MAX)
+        plan.get(&(p.point_id.clone(), p.runtime.clone()))
+            .map_or(usize::MAX, |(i, _)| *i)
     };
-    out.sort_by(|a, b| {
-        order(a)
-            .cmp(&order(b))
-            .then(a.repeat.cmp(&b.repeat))
-            .then(a.point_id.cmp(&b.point_id))
-    });
+    out.sort_by_cached_key(|p| (order(p), p.repeat, p.point_id.clone()));
     Ok(out)
 }
 
@@ -284,21 +364,20 @@ fn ran_as_designed(o: Outcome) -> bool {
 }
 
 pub fn medians(points: &[PointResult]) -> Vec<MedianRow> {
-    let mut keys: Vec<(String, String, String)> = Vec::new();
+    // Groups in first-seen order; one pass, whatever the number of points.
+    let mut index: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    let mut groups: Vec<Vec<&PointResult>> = Vec::new();
     for p in points {
-        let k = (p.scenario.clone(), p.point_id.clone(), p.runtime.clone());
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
+        let k = (p.scenario.as_str(), p.point_id.as_str(), p.runtime.as_str());
+        let i = *index.entry(k).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push(p);
     }
-    keys.into_iter()
-        .map(|(scenario, point_id, runtime)| {
-            let group: Vec<&PointResult> = points
-                .iter()
-                .filter(|p| {
-                    p.scenario == scenario && p.point_id == point_id && p.runtime == runtime
-                })
-                .collect();
+    groups
+        .into_iter()
+        .map(|group| {
             let outcomes: BTreeSet<&str> = group.iter().map(|p| p.outcome.as_str()).collect();
             let measured: Vec<&&PointResult> = group
                 .iter()
@@ -319,8 +398,9 @@ pub fn medians(points: &[PointResult]) -> Vec<MedianRow> {
                     extremes.insert(format!("max.{n}"), max);
                 }
             }
+            let first = group[0];
             MedianRow {
-                params: group[0].params.clone(),
+                params: first.params.clone(),
                 outcome: outcomes.into_iter().collect::<Vec<_>>().join("+"),
                 detail: group
                     .iter()
@@ -330,9 +410,9 @@ pub fn medians(points: &[PointResult]) -> Vec<MedianRow> {
                     .into(),
                 metrics,
                 extremes,
-                scenario,
-                point_id,
-                runtime,
+                scenario: first.scenario.clone(),
+                point_id: first.point_id.clone(),
+                runtime: first.runtime.clone(),
             }
         })
         .collect()
@@ -451,43 +531,70 @@ fn show_values(p: &Predicate, ctx: &MapContext) -> String {
         .join(", ")
 }
 
-/// Judges every verdict of `sweep` for every runtime it has.
+/// The median rows of `sweep`'s scenario with the grid params of each
+/// (the params the plan gave it, which `where` filters judge; the hello
+/// line's params when the plan walk did not find it), in plan order.
+fn rows_of<'a>(sweep: &Sweep, meds: &'a [MedianRow]) -> Vec<(&'a MedianRow, Params)> {
+    let mine: Vec<&MedianRow> = meds
+        .iter()
+        .filter(|m| m.scenario == sweep.scenario)
+        .collect();
+    let plan = plan_positions(
+        sweep,
+        mine.iter()
+            .map(|m| (m.point_id.clone(), m.runtime.clone()))
+            .collect(),
+    );
+    let mut rows: Vec<(usize, &MedianRow, Params)> = mine
+        .into_iter()
+        .map(
+            |m| match plan.get(&(m.point_id.clone(), m.runtime.clone())) {
+                Some((i, p)) => (*i, m, p.clone()),
+                None => (usize::MAX, m, m.params.clone()),
+            },
+        )
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    rows.into_iter().map(|(_, m, p)| (m, p)).collect()
+}
+
+/// Judges every verdict of `sweep` for every runtime it has, over the
+/// points the run recorded (run, or skipped with a reason): a shard judges
+/// its own points, a merged run all of them, and a point an interrupt left
+/// unrecorded is in run.json's `not_run`, not in a verdict.
 pub fn verdicts(
     sweep: &Sweep,
     meds: &[MedianRow],
     skipped: &BTreeMap<String, String>,
 ) -> Vec<VerdictRow> {
-    let specs: Vec<PointSpec> = sweep.expand(&sweep.runtimes).unwrap_or_default();
-    let mut rows = Vec::new();
+    let rows = rows_of(sweep, meds);
+    let mut out = Vec::new();
     for v in &sweep.verdicts {
         let Ok(expect) = Predicate::parse(&v.expect) else {
             continue;
         };
         for runtime in &sweep.runtimes {
-            let matched: Vec<&PointSpec> = specs
+            let matched: Vec<&MedianRow> = rows
                 .iter()
-                .filter(|s| {
-                    &s.runtime == runtime && where_holds(&v.filter, &s.params, Some(runtime))
+                .filter(|(m, grid)| {
+                    &m.runtime == runtime && where_holds(&v.filter, grid, Some(runtime))
                 })
+                .map(|(m, _)| *m)
                 .collect();
             if matched.is_empty() {
                 continue;
             }
             let (mut held, mut failed, mut details) = (0u32, 0u32, Vec::new());
-            for s in &matched {
-                let med = meds.iter().find(|m| {
-                    m.scenario == sweep.scenario
-                        && m.point_id == s.point_id
-                        && &m.runtime == runtime
-                });
-                let Some(med) = med.filter(|m| m.outcome != "skipped") else {
+            for med in &matched {
+                if med.outcome == "skipped" {
                     let why = skipped
                         .get(runtime)
                         .map(|w| format!("{runtime} skipped: {w}"))
+                        .or_else(|| (!med.detail.is_empty()).then(|| med.detail.clone()))
                         .unwrap_or("not run".into());
-                    details.push(format!("{}: no data ({why})", s.point_id));
+                    details.push(format!("{}: no data ({why})", med.point_id));
                     continue;
-                };
+                }
                 let ctx = MapContext::new()
                     .with_params(&med.params)
                     .with_runtime(runtime)
@@ -500,7 +607,7 @@ pub fn verdicts(
                         failed += 1;
                         details.push(format!(
                             "{}: `{}` is false with {}",
-                            s.point_id,
+                            med.point_id,
                             v.expect,
                             show_values(&expect, &ctx)
                         ));
@@ -513,11 +620,11 @@ pub fn verdicts(
                         };
                         details.push(format!(
                             "{}: no data (no `{n}`; outcome {}{why})",
-                            s.point_id, med.outcome
+                            med.point_id, med.outcome
                         ));
                     }
                     Err(EvalError::Type(e)) => {
-                        details.push(format!("{}: no data ({e})", s.point_id))
+                        details.push(format!("{}: no data ({e})", med.point_id))
                     }
                 }
             }
@@ -528,7 +635,7 @@ pub fn verdicts(
                 (_, _, Holds::Reproduced) => VerdictStatus::NotReproduced,
                 (_, _, Holds::Fixed) => VerdictStatus::NotFixed,
             };
-            rows.push(VerdictRow {
+            out.push(VerdictRow {
                 scenario: sweep.scenario.clone(),
                 id: v.id.clone(),
                 claim: v.claim.clone(),
@@ -540,48 +647,39 @@ pub fn verdicts(
             });
         }
     }
-    rows
+    out
 }
 
-/// gmp against go, per fidelity spec and shared point.
+/// gmp against go, per fidelity spec and recorded point both have.
 pub fn fidelity(sweep: &Sweep, meds: &[MedianRow]) -> Vec<FidelityRow> {
     let has = |r: &str| sweep.runtimes.iter().any(|x| x == r);
     if !has("gmp") || !has("go") {
         return Vec::new();
     }
-    let specs = sweep
-        .expand(&["gmp".to_string(), "go".to_string()])
-        .unwrap_or_default();
-    let go_ids: BTreeSet<&str> = specs
+    let rows = rows_of(sweep, meds);
+    let go: HashMap<&str, &MedianRow> = rows
         .iter()
-        .filter(|s| s.runtime == "go")
-        .map(|s| s.point_id.as_str())
+        .filter(|(m, _)| m.runtime == "go")
+        .map(|(m, _)| (m.point_id.as_str(), *m))
         .collect();
-    let shared: Vec<&PointSpec> = specs
+    let shared: Vec<(&MedianRow, &MedianRow, &Params)> = rows
         .iter()
-        .filter(|s| s.runtime == "gmp" && go_ids.contains(s.point_id.as_str()))
+        .filter(|(m, _)| m.runtime == "gmp")
+        .filter_map(|(m, grid)| go.get(m.point_id.as_str()).map(|g| (*m, *g, grid)))
         .collect();
-    let value = |pid: &str, rt: &str, metric: &str| {
-        meds.iter()
-            .find(|m| m.scenario == sweep.scenario && m.point_id == pid && m.runtime == rt)
-            .and_then(|m| m.metrics.get(metric).copied())
-    };
-    let mut rows = Vec::new();
+    let mut out = Vec::new();
     for f in &sweep.fidelity {
         let Ok(tol) = Tolerance::parse(&f.tolerance) else {
             continue;
         };
-        for s in shared
-            .iter()
-            .filter(|s| where_holds(&f.filter, &s.params, None))
-        {
+        for (g, o, _) in shared.iter().filter(|s| where_holds(&f.filter, s.2, None)) {
             let (gmp, go) = (
-                value(&s.point_id, "gmp", &f.metric),
-                value(&s.point_id, "go", &f.metric),
+                g.metrics.get(&f.metric).copied(),
+                o.metrics.get(&f.metric).copied(),
             );
-            rows.push(FidelityRow {
+            out.push(FidelityRow {
                 scenario: sweep.scenario.clone(),
-                point_id: s.point_id.clone(),
+                point_id: g.point_id.clone(),
                 metric: f.metric.clone(),
                 gmp,
                 go,
@@ -590,7 +688,7 @@ pub fn fidelity(sweep: &Sweep, meds: &[MedianRow]) -> Vec<FidelityRow> {
             });
         }
     }
-    rows
+    out
 }
 
 pub struct Analysis {

@@ -14,9 +14,13 @@
 //!   into `<root>/target/go-ref/<scenario>` and run like any scenario
 //!   binary with `--runtime go`. No toolchain, no reference program or a
 //!   failed build: the go column is skipped with the reason; nothing fails.
+//! * A scenario's parameters: `<bin-dir>/<scenario> --describe` ([`describe`]).
+//! * A folder under `scenarios/` whose name is not a valid scenario name
+//!   (it would be a path) is reported like a sweep that does not load.
 
 use anyhow::{Result, bail};
-use schedlab_protocol::sweep::{Sweep, SweepError};
+use schedlab_protocol::spec::ScenarioSpec;
+use schedlab_protocol::sweep::{Sweep, SweepError, check_scenario_name};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -60,7 +64,11 @@ pub fn scenarios(root: &Path) -> Vec<(String, Result<Sweep, SweepError>)> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        out.push((name, Sweep::load(&d.join("sweep.yaml"))));
+        let sweep = match check_scenario_name(&name) {
+            Ok(()) => Sweep::load(&d.join("sweep.yaml")),
+            Err(e) => Err(SweepError::Invalid(format!("{}: {e}", d.display()))),
+        };
+        out.push((name, sweep));
     }
     out
 }
@@ -76,6 +84,39 @@ pub fn bin_dir(explicit: Option<&Path>) -> PathBuf {
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// What `binary --describe` says, or None when it cannot say (a binary
+/// from before `--describe`, a test fixture, a hang: 10 s at most).
+pub fn describe(binary: &Path) -> Option<ScenarioSpec> {
+    use std::io::Read;
+    let mut child = Command::new(binary)
+        .arg("--describe")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let start = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if start.elapsed() < std::time::Duration::from_secs(10) => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let mut out = String::new();
+    child.stdout.take()?.read_to_string(&mut out).ok()?;
+    if !status.success() {
+        return None;
+    }
+    serde_json::from_str(out.trim()).ok()
 }
 
 /// The cargo profile a bin dir belongs to, for the build hint.

@@ -3,9 +3,12 @@
 //! ```text
 //! schedlab list
 //! schedlab run <scenario> [--runtime gmp,tokio,go] [--set axis=v1,v2]...
-//!              [--repeats N] [--duration 5s] [--quick] [--out DIR] [--sample-ms N]
-//! schedlab run-all [--quick] [...same knobs...]
+//!              [--repeats N] [--duration 5s] [--quick | --full] [--out DIR]
+//!              [--sample-ms N] [--check] [--yes] [--shard K/N]
+//! schedlab run-all [--quick | --full] [...same knobs...]
 //! schedlab report [RUN_DIR]
+//! schedlab compare RUN_A RUN_B [--format text|markdown|html] [--out FILE] [--check]
+//! schedlab merge DIR... [--out DIR]
 //! ```
 //!
 //! Modules, in the order data flows:
@@ -16,24 +19,32 @@
 //!   its `.jsonl`;
 //! * [`sampler`]: `/proc` beside it;
 //! * [`analysis`]: `.jsonl` → points.json, summary.csv, verdicts, fidelity;
-//! * [`host`], [`fsutil`], [`signals`]: facts, atomic files, Ctrl-C.
+//! * [`host`], [`fsutil`], [`signals`], [`sentinel`]: facts, atomic files
+//!   and the run lock, Ctrl-C/SIGTERM/SIGHUP, the process that cleans up
+//!   after a killed runner.
 //!
-//! Exit codes: 0 done; 1 the runner itself failed (I/O, report);
-//! 2 bad input (unknown scenario, runtime or axis, bad sweep.yaml, missing
-//! binary); 3 with `--check`, a verdict did not hold; 130 interrupted by
-//! Ctrl-C (results kept).
+//! Exit codes: 0 done; 1 the runner itself failed (I/O, report), or every
+//! point run crashed; 2 bad input (unknown scenario, runtime or axis, bad
+//! sweep.yaml or value, missing binary, a plan over the size limit without
+//! `--yes`, a run directory in use); 3 with `--check`, a verdict did not
+//! hold; 130 interrupted by SIGINT, SIGTERM or SIGHUP (results kept).
 
 mod analysis;
+mod compare;
 mod discover;
 mod fsutil;
 mod host;
+mod merge;
 mod run;
 mod sampler;
+mod sentinel;
 mod signals;
 mod supervise;
+mod watchcmd;
 
 use clap::{Args, Parser, Subcommand};
-use run::{RunOptions, UserError};
+use run::{RunOptions, Shard, UserError};
+use schedlab_protocol::sweep::ProfileName;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -71,6 +82,20 @@ enum Cmd {
         #[command(flatten)]
         knobs: Knobs,
     },
+    /// Diagnose a live process from outside (/proc, optionally ptrace and
+    /// pprof): which known failure it shows, on what evidence, and the lab
+    /// command that reproduces it.
+    Watch(schedlab_watch::cli::WatchArgs),
+    /// Watch the lab's own buggy and fixed programs and print the
+    /// confusion matrix (true failure x named); exit 3 on a wrong name.
+    WatchCorpus {
+        /// Only the quick slice (one case per failure, and one healthy).
+        #[arg(long)]
+        quick: bool,
+        /// Only this scenario's cases.
+        #[arg(long, value_name = "SCENARIO")]
+        only: Option<String>,
+    },
     /// Recompute the analysis and rebuild the report of a stored run
     /// without running anything.
     Report {
@@ -80,6 +105,47 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
+    /// What changed from run A to run B: verdicts flipped, fidelity rows
+    /// won or lost, outcomes, and metrics that moved beyond the repeats'
+    /// spread.
+    Compare {
+        /// The run before (e.g. results/<id> of the unchanged code).
+        run_a: PathBuf,
+        /// The run after.
+        run_b: PathBuf,
+        /// text (default), markdown or html; default from --out's extension.
+        #[arg(long, value_enum)]
+        format: Option<compare::Format>,
+        /// Write to this file instead of stdout (.md and .html choose the format).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Exit 3 when a verdict that held in A does not hold in B.
+        #[arg(long)]
+        check: bool,
+        /// List a metric only if its median moved by at least this percent.
+        #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+        min_change: f64,
+        /// List at most this many metric changes (the largest).
+        #[arg(long, default_value_t = 40, value_name = "N")]
+        top: usize,
+        /// Also list metric moves at points run once (no spread to judge
+        /// noise by).
+        #[arg(long)]
+        include_single: bool,
+    },
+    /// Join the run directories of `--shard 1/N` .. `N/N` into one run
+    /// directory, then analyse it and write its report.
+    Merge {
+        /// The shard run directories (copied back from each host).
+        #[arg(required = true, num_args = 1..)]
+        dirs: Vec<PathBuf>,
+        /// The run directory to create (default: results/<time>-merged).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The sentinel of a run (internal: see sentinel.rs).
+    #[command(name = "__sentinel", hide = true)]
+    Sentinel,
 }
 
 #[derive(Args)]
@@ -96,9 +162,14 @@ struct Knobs {
     /// Duration of each point (500ms, 5s, 2m).
     #[arg(long)]
     duration: Option<String>,
-    /// Use the sweep's small `quick` profile.
-    #[arg(long)]
+    /// Use the sweep's small `quick` profile (what `make test` checks).
+    #[arg(long, conflicts_with = "full")]
     quick: bool,
+    /// Use the sweep's full profile (its top level: every repeat, full
+    /// length; the figures the READMEs quote). Default: the sweep's
+    /// `default:` profile, which keeps every verdict in minutes.
+    #[arg(long)]
+    full: bool,
     /// The run directory to create (default: results/<time>-<scenario>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -110,6 +181,14 @@ struct Knobs {
     /// (no Go toolchain). What `make test` asserts on the quick profiles.
     #[arg(long)]
     check: bool,
+    /// Run a plan of more than 100,000 point runs (refused without it).
+    #[arg(long)]
+    yes: bool,
+    /// Run only shard K of N (by point: a point's runtimes and repeats stay
+    /// together). Run the same command with 1/N .. N/N on N hosts, then
+    /// `schedlab merge` the run directories.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
 }
 
 impl Knobs {
@@ -119,10 +198,18 @@ impl Knobs {
             sets: self.sets.clone(),
             repeats: self.repeats,
             duration: self.duration.clone(),
-            quick: self.quick,
+            profile: if self.quick {
+                ProfileName::Quick
+            } else if self.full {
+                ProfileName::Full
+            } else {
+                ProfileName::Default
+            },
             out: self.out.clone(),
             sample_ms: self.sample_ms,
             check: self.check,
+            yes: self.yes,
+            shard: self.shard,
         }
     }
 }
@@ -189,6 +276,13 @@ fn real_main() -> anyhow::Result<i32> {
             }
             run::run(&root, &bin_dir, sweeps, &o, "all")
         }
+        Cmd::Watch(args) => Ok(watchcmd::watch(args)),
+        Cmd::WatchCorpus { quick, only } => Ok(watchcmd::corpus(
+            &root()?,
+            &bin_dir,
+            *quick,
+            only.as_deref(),
+        )),
         Cmd::Report { run_dir, check } => {
             let dir = match run_dir {
                 Some(d) => d.clone(),
@@ -196,6 +290,32 @@ fn real_main() -> anyhow::Result<i32> {
             };
             run::report(&dir, *check)
         }
+        Cmd::Compare {
+            run_a,
+            run_b,
+            format,
+            out,
+            check,
+            min_change,
+            top,
+            include_single,
+        } => compare::compare(
+            run_a,
+            run_b,
+            &compare::CompareOptions {
+                format: *format,
+                out: out.clone(),
+                check: *check,
+                min_change: *min_change,
+                top: *top,
+                include_single: *include_single,
+            },
+        ),
+        Cmd::Merge { dirs, out } => {
+            let root = root().ok();
+            merge::merge(root.as_deref(), dirs, out.as_deref())
+        }
+        Cmd::Sentinel => Ok(sentinel::main_loop()),
     }
 }
 

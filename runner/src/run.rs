@@ -1,11 +1,15 @@
 //! `schedlab run` / `run-all` / `report`: from sweeps to a run directory.
 //!
 //! ```text
-//! plan:    load sweeps ─ --quick ─ --set ─ --repeats/--duration ─ runtimes
+//! plan:    load sweeps ─ profile (--full | default | --quick) ─ --set ─
+//!          --repeats/--duration ─ runtimes
+//!          size: refuse more than MAX_RUNS point runs unless --yes
+//!          values: every axis value checked against `<binary> --describe`
 //!          resolve binaries (missing: stop before running anything)
 //!          build Go references (missing: skip the go column, say why)
-//! run:     run.json (status running) ─ for each scenario, point, runtime,
-//!          repeat: supervise::run_point ─ points.json rewritten after each
+//! run:     lock the run dir ─ run.json (status running) ─ for each scenario,
+//!          point (of this --shard), runtime, repeat: supervise::run_point ─
+//!          points.json rewritten at most every POINTS_EVERY
 //! finish:  analysis::analyze ─ run.json (complete | interrupted)
 //!          ─ schedlab_report::render ─ verdict table ─ report path
 //! ```
@@ -14,17 +18,30 @@
 //!
 //! * The run directory is readable by `schedlab report` at every moment
 //!   after `run.json` is first written: every file in it is complete
-//!   (atomic writes) and `points.json` lists every finished point.
-//! * Ctrl-C: the current point is killed and dropped, the points not yet
-//!   run are recorded as `skipped` ("interrupted"), the analysis and the
-//!   report are still produced, `run.json` says `interrupted`, exit 130.
+//!   (atomic writes); the analysis rebuilds points from the `.jsonl` files,
+//!   so a points.json a little behind loses nothing.
+//! * A grid is walked lazily ([`Sweep::points`]), never held in memory; the
+//!   time to stop after a signal does not depend on its size: the current
+//!   point is killed, at most [`SKIPPED_ROWS`] not-run point runs get a
+//!   `skipped` row ("interrupted"), the rest are counted in run.json's
+//!   `not_run`, points.json is written once, and the analysis and the report
+//!   cover what ran. run.json says `interrupted`, exit 130. A second SIGINT
+//!   or SIGTERM exits at once (see `signals.rs`).
+//! * One runner per run directory: it holds `.lock` ([`lock_run_dir`]).
+//! * No process of a point outlives the runner, even a SIGKILLed one
+//!   (`supervise.rs`, `sentinel.rs`).
 //! * A runtime that cannot run at all (no Go toolchain, no reference
 //!   program) is recorded in `skipped_runtimes` with the reason and one
 //!   `skipped` row per point; the rest of the run is unaffected.
+//! * `--shard K/N` keeps the points whose index, counting distinct
+//!   (scenario, point id) in plan order over the whole run, is K-1 modulo
+//!   N: a point's runtimes and repeats stay together (gmp and go are
+//!   compared on one host), every shard gets every scenario's points in
+//!   turn, and the same command on N hosts covers the plan exactly once.
 
 use crate::analysis;
 use crate::discover;
-use crate::fsutil::{unix_now, utc_stamp, write_json};
+use crate::fsutil::{lock_run_dir, unix_now, utc_stamp, write_json};
 use crate::sampler::SamplerCost;
 use crate::signals;
 use crate::supervise::{self, PointRun};
@@ -34,14 +51,32 @@ use schedlab_protocol::metrics::{Outcome, Params};
 use schedlab_protocol::results::{
     POINTS, PointResult, RUN_META, RunMeta, RunStatus, VerdictRow, VerdictStatus,
 };
-use schedlab_protocol::sweep::{KNOWN_RUNTIMES, PointSpec, Sweep, parse_duration, parse_value};
-use std::collections::BTreeMap;
+use schedlab_protocol::spec::ScenarioSpec;
+use schedlab_protocol::sweep::{
+    KNOWN_RUNTIMES, PointSpec, ProfileName, Sweep, parse_duration, parse_value,
+};
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Default time past `duration` before a point is killed.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// Point runs (points × runtimes × repeats) a run may have without `--yes`.
+pub const MAX_RUNS: u128 = 100_000;
+
+/// Up to this bound a plan is counted exactly (by walking it); above, the
+/// bound (before skip predicates) stands for the count.
+const EXACT_COUNT_UP_TO: u128 = 2 * MAX_RUNS;
+
+/// Not-run point runs that get a `skipped` row when a run is interrupted.
+pub const SKIPPED_ROWS: u64 = 1_000;
+
+/// points.json is rewritten at most this often while a run goes (and at
+/// the end of each scenario): a rewrite costs the whole list, so one per
+/// point would make a long run quadratic.
+const POINTS_EVERY: Duration = Duration::from_secs(2);
 
 /// A mistake in what the user asked: exit code 2.
 #[derive(Debug)]
@@ -55,7 +90,7 @@ impl std::fmt::Display for UserError {
 
 impl std::error::Error for UserError {}
 
-fn user(msg: impl Into<String>) -> anyhow::Error {
+pub fn user(msg: impl Into<String>) -> anyhow::Error {
     UserError(msg.into()).into()
 }
 
@@ -63,19 +98,96 @@ fn user(msg: impl Into<String>) -> anyhow::Error {
 /// sets one.
 pub const DEFAULT_SAMPLE_MS: u64 = 5;
 
+/// `--shard K/N`: this host runs shard K (1-based) of N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub k: u32,
+    pub n: u32,
+}
+
+impl Shard {
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s}: expected K/N with 1 <= K <= N, e.g. 2/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if k == 0 || n == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+/// Which points belong to this shard (see the top of this file). A fresh
+/// one per walk of the plan: the answer depends on the order of first
+/// sight.
+struct Sharder {
+    shard: Option<Shard>,
+    seen: HashMap<(String, String), bool>,
+}
+
+impl Sharder {
+    fn new(shard: Option<Shard>) -> Sharder {
+        Sharder {
+            shard,
+            seen: HashMap::new(),
+        }
+    }
+
+    fn keep(&mut self, scenario: &str, point_id: &str) -> bool {
+        let Some(sh) = self.shard.filter(|s| s.n > 1) else {
+            return true;
+        };
+        let next = self.seen.len() as u64;
+        *self
+            .seen
+            .entry((scenario.to_string(), point_id.to_string()))
+            .or_insert(next % sh.n as u64 == (sh.k - 1) as u64)
+    }
+}
+
 /// The knobs common to `run` and `run-all`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     pub runtimes: Option<Vec<String>>,
     pub sets: Vec<String>,
     pub repeats: Option<u32>,
     pub duration: Option<String>,
-    pub quick: bool,
+    /// `--full`, `--quick`, or the default profile.
+    pub profile: ProfileName,
     pub out: Option<PathBuf>,
     /// `--sample-ms`: overrides every sweep's own `sample_ms`.
     pub sample_ms: Option<u64>,
     /// Exit 3 unless every verdict reproduced or fixed (`--check`).
     pub check: bool,
+    /// `--yes`: run more than [`MAX_RUNS`] point runs.
+    pub yes: bool,
+    pub shard: Option<Shard>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            runtimes: None,
+            sets: Vec::new(),
+            repeats: None,
+            duration: None,
+            profile: ProfileName::Default,
+            out: None,
+            sample_ms: None,
+            check: false,
+            yes: false,
+            shard: None,
+        }
+    }
 }
 
 /// Loads one scenario's sweep; unknown scenario → the list of valid names.
@@ -98,12 +210,28 @@ pub fn load_scenario(root: &Path, name: &str) -> Result<Sweep> {
     sweep.map_err(|e| user(e.to_string()))
 }
 
-/// Applies --quick, --set, --repeats, --duration and --runtime.
-pub fn shape(mut sweep: Sweep, o: &RunOptions, strict_runtimes: bool) -> Result<Sweep> {
-    if o.quick {
-        sweep.apply_quick();
+/// Applies the profile, --set, --repeats, --duration and --runtime.
+/// `strict` (`run`, one scenario): `--quick` without a quick profile and a
+/// runtime the scenario lacks are errors; for `run-all` they are notes.
+pub fn shape(mut sweep: Sweep, o: &RunOptions, strict: bool) -> Result<Sweep> {
+    if o.profile == ProfileName::Quick && sweep.quick.is_none() {
+        if strict {
+            return Err(user(format!(
+                "scenario {} has no quick profile (no `quick:` in its sweep.yaml); run it without --quick",
+                sweep.scenario
+            )));
+        }
+        eprintln!(
+            "schedlab: note: scenario {} has no quick profile; running its default profile",
+            sweep.scenario
+        );
+        sweep
+            .apply_profile(ProfileName::Default)
+            .map_err(|e| user(e.to_string()))?;
     } else {
-        sweep.quick = None;
+        sweep
+            .apply_profile(o.profile)
+            .map_err(|e| user(e.to_string()))?;
     }
     for s in &o.sets {
         let Some((axis, values)) = s.split_once('=') else {
@@ -138,7 +266,7 @@ pub fn shape(mut sweep: Sweep, o: &RunOptions, strict_runtimes: bool) -> Result<
                     KNOWN_RUNTIMES.join(", ")
                 )));
             }
-            if strict_runtimes && !sweep.runtimes.contains(r) {
+            if strict && !sweep.runtimes.contains(r) {
                 return Err(user(format!(
                     "scenario {} has no runtime `{r}`; its runtimes: {}",
                     sweep.scenario,
@@ -149,6 +277,113 @@ pub fn shape(mut sweep: Sweep, o: &RunOptions, strict_runtimes: bool) -> Result<
         sweep.runtimes.retain(|r| wanted.contains(r));
     }
     Ok(sweep)
+}
+
+/// Point runs of the plan whose (scenario, runtime) `runs`: exact when the
+/// bound is small enough to walk, else the bound. Returns (count, exact).
+fn count_runs(
+    sweeps: &[Sweep],
+    shard: Option<Shard>,
+    runs: impl Fn(&str, &str) -> bool,
+) -> (u128, bool) {
+    let bound: u128 = sweeps
+        .iter()
+        .map(|s| s.runs_bound(&s.runtimes))
+        .fold(0, u128::saturating_add);
+    if bound > EXACT_COUNT_UP_TO {
+        let n = shard.map_or(1, |s| s.n as u128);
+        return (bound.div_ceil(n), false);
+    }
+    let mut sharder = Sharder::new(shard);
+    let mut n = 0u128;
+    for s in sweeps {
+        let Ok(points) = s.points(&s.runtimes) else {
+            continue;
+        };
+        for p in points {
+            if sharder.keep(&s.scenario, &p.point_id) && runs(&s.scenario, &p.runtime) {
+                n += s.repeats as u128;
+            }
+        }
+    }
+    (n, true)
+}
+
+/// Refuses a plan over [`MAX_RUNS`] unless `--yes`; says when a runtime
+/// (or the whole plan) has no point left.
+fn check_plan(sweeps: &[Sweep], o: &RunOptions) -> Result<u128> {
+    let (runs, exact) = count_runs(sweeps, o.shard, |_, _| true);
+    if runs > MAX_RUNS && !o.yes {
+        return Err(user(format!(
+            "this run has {}{runs} point runs (points x runtimes x repeats{}), more than {MAX_RUNS}; \
+             narrow it with --set, --runtime or --repeats, or pass --yes to run it anyway",
+            if exact { "" } else { "up to " },
+            if exact {
+                ""
+            } else {
+                ", before skip predicates"
+            },
+        )));
+    }
+    if exact {
+        for s in sweeps {
+            for rt in &s.runtimes {
+                let one = [rt.clone()];
+                if s.points(&one)
+                    .map(|mut p| p.next().is_none())
+                    .unwrap_or(false)
+                {
+                    eprintln!(
+                        "schedlab: note: {}: no {rt} point is left: the skip predicates drop every one \
+                         ({}); nothing runs on {rt}",
+                        s.scenario,
+                        s.skip.join("; ")
+                    );
+                }
+            }
+        }
+        if runs == 0 && o.shard.is_none() {
+            return Err(user(
+                "nothing to run: every point is dropped by a skip predicate (see the notes above)",
+            ));
+        }
+    }
+    Ok(runs)
+}
+
+/// Checks every axis value against what the scenario binary declares
+/// (`--describe`), before anything runs. A binary that cannot describe
+/// itself (an old build, a test fixture) is not checked.
+fn check_values(bin_dir: &Path, sweeps: &[Sweep]) -> Result<()> {
+    for s in sweeps {
+        let bin = bin_dir.join(&s.scenario);
+        if !supervise::is_executable(&bin) {
+            continue;
+        }
+        let Some(spec) = discover::describe(&bin) else {
+            continue;
+        };
+        check_sweep_values(s, &spec)?;
+    }
+    Ok(())
+}
+
+fn check_sweep_values(s: &Sweep, spec: &ScenarioSpec) -> Result<()> {
+    let fail = |e: String| user(format!("scenario {}: {e}; nothing was run", s.scenario));
+    for rt in &s.runtimes {
+        if rt != "go" && !spec.runtimes.contains(rt) {
+            return Err(fail(format!(
+                "its binary has no {rt} runtime (its runtimes: {})",
+                spec.runtimes.join(", ")
+            )));
+        }
+        for (axis, values) in s.axes_for(rt) {
+            for v in &values {
+                spec.check(&axis, v).map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where each runtime's binary is, or why it is skipped.
@@ -238,8 +473,21 @@ fn new_run_dir(root: &Path, out: Option<&Path>, label: &str) -> Result<PathBuf> 
     Ok(dir)
 }
 
+/// How the run ended, in point runs.
+#[derive(Default)]
+struct Tally {
+    /// Run (a process was started and ended).
+    done: u64,
+    /// Of those, ended as designed (ok, timeout, limit): not a crash.
+    measured: u64,
+    /// Not-run rows written for the interrupt.
+    skipped_rows: u64,
+    first_crash: Option<String>,
+}
+
 /// Runs `sweeps` (already shaped) into a new run directory. Returns the
-/// process exit code (0, or 130 when interrupted).
+/// process exit code (0, 1 when every point run crashed, 130 when
+/// interrupted, 3 with `--check` and a verdict that did not hold).
 pub fn run(
     root: &Path,
     bin_dir: &Path,
@@ -247,15 +495,25 @@ pub fn run(
     o: &RunOptions,
     label: &str,
 ) -> Result<i32> {
+    let planned = check_plan(&sweeps, o)?;
+    let mut total = planned;
+    check_values(bin_dir, &sweeps)?;
     let bins = resolve_binaries(root, bin_dir, &sweeps)?;
     for (rt, why) in &bins.skipped {
         eprintln!("schedlab: skipping the {rt} column: {why}");
     }
+    if !bins.skipped.is_empty() {
+        // The runs of a skipped column get a row each, but are not run.
+        let has = |sc: &str, rt: &str| bins.paths.contains_key(&(sc.to_string(), rt.to_string()));
+        total = count_runs(&sweeps, o.shard, has).0;
+    }
     let run_dir = new_run_dir(root, o.out.as_deref(), label)?;
+    let _lock = lock_run_dir(&run_dir).map_err(user)?;
     signals::install();
     // Orphaned grandchildren of a scenario come back to us, so we can reap
-    // them (see supervise.rs).
+    // them (see supervise.rs); the sentinel covers our own death.
     let _ = nix::sys::prctl::set_child_subreaper(true);
+    crate::sentinel::start();
 
     let started = unix_now();
     let mut host = crate::host::facts(root);
@@ -268,36 +526,25 @@ pub fn run(
         status: RunStatus::Running,
         started_unix: started,
         finished_unix: None,
-        quick: o.quick,
+        quick: o.profile == ProfileName::Quick,
         host,
         sweeps: sweeps.clone(),
         skipped_runtimes: bins.skipped.clone(),
         sampler_cpu_s: 0.0,
         sampler_cpu_frac: 0.0,
+        profile: Some(o.profile),
+        shard: o.shard.map(|s| s.to_string()),
+        merged_from: Vec::new(),
+        not_run: 0,
     };
     write_json(&run_dir.join(RUN_META), &meta)?;
 
-    let plan: Vec<(usize, PointSpec)> = sweeps
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| {
-            s.expand(&s.runtimes)
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |p| (i, p))
-        })
-        .collect();
-    let total: u64 = plan
-        .iter()
-        .filter(|(i, p)| {
-            bins.paths
-                .contains_key(&(sweeps[*i].scenario.clone(), p.runtime.clone()))
-        })
-        .map(|(i, _)| sweeps[*i].repeats as u64)
-        .sum();
+    // Point runs that have a binary: the progress bar's length and what
+    // `not_run` counts down from.
+    let runnable = total.min(u64::MAX as u128) as u64;
     let tty = std::io::stderr().is_terminal();
     let bar = if tty {
-        ProgressBar::new(total)
+        ProgressBar::new(runnable)
     } else {
         ProgressBar::hidden()
     };
@@ -308,52 +555,81 @@ pub fn run(
     );
 
     let mut cost = SamplerCost::default();
-    let mut results: BTreeMap<String, Vec<PointResult>> = BTreeMap::new();
-    let mut done = 0u64;
-    for (i, spec) in &plan {
-        let sweep = &sweeps[*i];
+    let mut tally = Tally::default();
+    let mut sharder = Sharder::new(o.shard);
+    for sweep in &sweeps {
         let dir = run_dir.join(&sweep.scenario);
         std::fs::create_dir_all(&dir)?;
-        let key = (sweep.scenario.clone(), spec.runtime.clone());
-        let list = results.entry(sweep.scenario.clone()).or_default();
-        let Some(binary) = bins.paths.get(&key) else {
-            let why = bins
-                .skipped
-                .get(&spec.runtime)
-                .cloned()
-                .unwrap_or_else(|| "not available".into());
-            list.push(skipped_point(sweep, spec, 1, why));
-            write_json(&dir.join(POINTS), list)?;
-            continue;
-        };
-        for repeat in 1..=sweep.repeats {
-            if signals::interrupted() {
-                list.push(skipped_point(
-                    sweep,
-                    spec,
-                    repeat,
-                    "interrupted (Ctrl-C) before it ran".into(),
-                ));
-                write_json(&dir.join(POINTS), list)?;
+        let mut list: Vec<PointResult> = Vec::new();
+        let mut last_write = Instant::now();
+        let sample_ms = o.sample_ms.or(sweep.sample_ms).unwrap_or(DEFAULT_SAMPLE_MS);
+        for spec in sweep
+            .points(&sweep.runtimes)
+            .map_err(|e| user(e.to_string()))?
+        {
+            if !sharder.keep(&sweep.scenario, &spec.point_id) {
                 continue;
             }
-            bar.set_message(format!(
-                "{} {} {} r{repeat}",
-                sweep.scenario, spec.point_id, spec.runtime
-            ));
-            let sample_ms = o.sample_ms.or(sweep.sample_ms).unwrap_or(DEFAULT_SAMPLE_MS);
-            let r = run_one(sweep, spec, repeat, binary, &dir, sample_ms)?;
-            cost.cpu_s += r.1.cpu_s;
-            cost.wall_s += r.1.wall_s;
-            done += 1;
-            bar.inc(1);
-            if !tty {
-                eprintln!("[{done}/{total}] {}", describe(&r.0));
-            } else if r.0.outcome != Outcome::Ok && !r.0.jsonl.is_empty() {
-                bar.println(describe(&r.0));
+            if signals::interrupted() && tally.skipped_rows >= SKIPPED_ROWS {
+                break;
             }
-            list.push(r.0);
-            write_json(&dir.join(POINTS), list)?;
+            let key = (sweep.scenario.clone(), spec.runtime.clone());
+            let Some(binary) = bins.paths.get(&key) else {
+                let why = bins
+                    .skipped
+                    .get(&spec.runtime)
+                    .cloned()
+                    .unwrap_or_else(|| "not available".into());
+                list.push(skipped_point(sweep, &spec, 1, why));
+                continue;
+            };
+            for repeat in 1..=sweep.repeats {
+                if signals::interrupted() {
+                    if tally.skipped_rows < SKIPPED_ROWS {
+                        tally.skipped_rows += 1;
+                        list.push(skipped_point(
+                            sweep,
+                            &spec,
+                            repeat,
+                            "interrupted (Ctrl-C) before it ran".into(),
+                        ));
+                    }
+                    continue;
+                }
+                bar.set_message(format!(
+                    "{} {} {} r{repeat}",
+                    sweep.scenario, spec.point_id, spec.runtime
+                ));
+                let r = run_one(sweep, &spec, repeat, binary, &dir, sample_ms)?;
+                cost.cpu_s += r.1.cpu_s;
+                cost.wall_s += r.1.wall_s;
+                if r.0.jsonl.is_empty() {
+                    // Cut by the interrupt: not a run.
+                    list.push(r.0);
+                    continue;
+                }
+                tally.done += 1;
+                if r.0.outcome == Outcome::Crash {
+                    tally.first_crash.get_or_insert_with(|| describe(&r.0));
+                } else {
+                    tally.measured += 1;
+                }
+                bar.inc(1);
+                if !tty {
+                    eprintln!("[{}/{runnable}] {}", tally.done, describe(&r.0));
+                } else if r.0.outcome != Outcome::Ok {
+                    bar.println(describe(&r.0));
+                }
+                list.push(r.0);
+                if last_write.elapsed() >= POINTS_EVERY {
+                    write_json(&dir.join(POINTS), &list)?;
+                    last_write = Instant::now();
+                }
+            }
+        }
+        write_json(&dir.join(POINTS), &list)?;
+        if signals::interrupted() && tally.skipped_rows >= SKIPPED_ROWS {
+            break;
         }
     }
     bar.finish_and_clear();
@@ -363,6 +639,11 @@ pub fn run(
         RunStatus::Interrupted
     } else {
         RunStatus::Complete
+    };
+    meta.not_run = if interrupted {
+        runnable.saturating_sub(tally.done)
+    } else {
+        0
     };
     meta.finished_unix = Some(unix_now());
     meta.sampler_cpu_s = cost.cpu_s;
@@ -375,13 +656,45 @@ pub fn run(
     let (rendered, unmet) = finish(&run_dir, &meta)?;
     if interrupted {
         eprintln!(
-            "schedlab: interrupted; finished points kept in {}",
-            run_dir.display()
+            "schedlab: interrupted; finished points kept in {}{}",
+            run_dir.display(),
+            if meta.not_run > 0 {
+                format!(" ({} point runs not run)", meta.not_run)
+            } else {
+                String::new()
+            }
         );
+        return Ok(130);
     }
-    Ok(if interrupted {
-        130
-    } else if !rendered {
+    if tally.done > 0 && tally.measured == 0 {
+        eprintln!(
+            "schedlab: every one of the {} point runs crashed; the first: {}",
+            tally.done,
+            tally.first_crash.unwrap_or_default()
+        );
+        return Ok(1);
+    }
+    if tally.done == 0 {
+        if planned == 0 {
+            // Only a shard can have an empty plan (check_plan refuses one
+            // otherwise): more shards than points is not an error.
+            eprintln!(
+                "schedlab: note: shard {} has no point (the plan has fewer points than shards)",
+                o.shard.map(|s| s.to_string()).unwrap_or_default()
+            );
+        } else {
+            eprintln!(
+                "schedlab: nothing ran{}",
+                if bins.skipped.is_empty() {
+                    ""
+                } else {
+                    ": every runtime asked for was skipped (see above)"
+                }
+            );
+            return Ok(1);
+        }
+    }
+    Ok(if !rendered {
         1
     } else {
         check_exit(o.check, &unmet)
@@ -510,7 +823,6 @@ fn describe(p: &PointResult) -> String {
     s
 }
 
-/// Analysis, report, verdict table. Returns whether the report rendered.
 /// Analysis, the terminal summary and the report. Returns whether the
 /// report rendered and the verdicts that did not hold.
 fn finish(run_dir: &Path, meta: &RunMeta) -> Result<(bool, Vec<String>)> {
@@ -541,19 +853,71 @@ fn finish(run_dir: &Path, meta: &RunMeta) -> Result<(bool, Vec<String>)> {
     Ok((rendered, unmet))
 }
 
-/// `schedlab report [RUN_DIR]`.
+/// Reads a run directory's run.json; a missing or unreadable one is a
+/// user error (exit 2).
+pub fn read_meta(run_dir: &Path) -> Result<RunMeta> {
+    let bytes = std::fs::read(run_dir.join(RUN_META))
+        .map_err(|e| user(format!("{}: not a run directory ({e})", run_dir.display())))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| user(format!("{}: unreadable run.json: {e}", run_dir.display())))
+}
+
+/// `schedlab report [RUN_DIR]`. A run left `running` by a runner that died
+/// (no one holds its lock) is marked interrupted, and the temp files of its
+/// cut point are removed.
 pub fn report(run_dir: &Path, check: bool) -> Result<i32> {
-    let meta: RunMeta = serde_json::from_slice(
-        &std::fs::read(run_dir.join(RUN_META))
-            .map_err(|e| user(format!("{}: not a run directory ({e})", run_dir.display())))?,
-    )
-    .map_err(|e| user(format!("{}: unreadable run.json: {e}", run_dir.display())))?;
+    let mut meta = read_meta(run_dir)?;
+    if meta.status == RunStatus::Running {
+        match lock_run_dir(run_dir) {
+            Ok(_lock) => {
+                meta.status = RunStatus::Interrupted;
+                write_json(&run_dir.join(RUN_META), &meta)?;
+                let removed = remove_temp_files(run_dir, &meta);
+                eprintln!(
+                    "schedlab: note: this run was left `running` by a runner that is gone; \
+                     marked interrupted{}",
+                    if removed > 0 {
+                        format!(" ({removed} unfinished temp file(s) removed)")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            Err(held) => eprintln!("schedlab: note: {held}; reporting on what is there so far"),
+        }
+    }
     let (rendered, unmet) = finish(run_dir, &meta)?;
     Ok(if rendered {
         check_exit(check, &unmet)
     } else {
         1
     })
+}
+
+/// Analysis and report of a run directory already written (`merge`).
+pub fn report_into(run_dir: &Path, meta: &RunMeta) -> Result<i32> {
+    let (rendered, _) = finish(run_dir, meta)?;
+    Ok(if rendered { 0 } else { 1 })
+}
+
+/// Deletes `.<name>.<pid>.tmp` files (see `protocol::atomic`) of a run
+/// whose runner is gone. Returns how many.
+fn remove_temp_files(run_dir: &Path, meta: &RunMeta) -> usize {
+    let mut dirs = vec![run_dir.to_path_buf()];
+    dirs.extend(meta.sweeps.iter().map(|s| run_dir.join(&s.scenario)));
+    let mut n = 0;
+    for d in dirs {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.')
+                && name.ends_with(".tmp")
+                && std::fs::remove_file(e.path()).is_ok()
+            {
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 /// The newest run under `<root>/results` (by run.json start time).

@@ -9,7 +9,7 @@
 //!   loop: poll(metrics, stdout, stderr, 20 ms)
 //!         restamp lines, interleave proc samples, stream to .jsonl tmp
 //!         deadline? SIGTERM group; +1 s: SIGKILL group
-//!         Ctrl-C?   same, then the point is dropped
+//!         Ctrl-C?   same (SIGKILL after 250 ms), then the point is dropped
 //!         waitid(WNOWAIT): exited? -> stop sampler, SIGKILL group, reap all
 //! ```
 //!
@@ -63,8 +63,11 @@ use std::time::{Duration, Instant};
 
 /// How long a line may wait to be sorted with lines from the other thread.
 pub const REORDER_MS: f64 = 200.0;
-/// SIGTERM to SIGKILL.
+/// SIGTERM to SIGKILL at the deadline.
 pub const KILL_AFTER: Duration = Duration::from_secs(1);
+/// SIGTERM to SIGKILL on Ctrl-C: the user is waiting, and the point is
+/// dropped anyway, so its clean exit matters less than a prompt one.
+pub const INTERRUPT_KILL_AFTER: Duration = Duration::from_millis(250);
 /// The fd number scenarios receive the metrics pipe on.
 pub const METRICS_FD: i32 = 3;
 /// Bytes of stderr kept at each end.
@@ -460,6 +463,7 @@ pub fn run_point(p: &PointRun) -> Result<PointEnd> {
     drop(metrics_w);
     let pid = child.id() as i32;
     let pgid = pid;
+    crate::sentinel::watch(pgid);
     let (tx, rx) = mpsc::channel::<ProcSample>();
     let sampler = Sampler::start(pid, t0, p.sample_period, tx);
 
@@ -510,9 +514,13 @@ pub fn run_point(p: &PointRun) -> Result<PointEnd> {
             if stop.is_some() {
                 signal_group(pgid, Signal::SIGTERM);
             }
-        } else if let Some((_, since)) = stop
+        } else if let Some((why, since)) = stop
             && !killed
-            && since.elapsed() >= KILL_AFTER
+            && since.elapsed()
+                >= match why {
+                    Stop::Interrupt => INTERRUPT_KILL_AFTER,
+                    Stop::Deadline => KILL_AFTER,
+                }
         {
             signal_group(pgid, Signal::SIGKILL);
             killed = true;
@@ -530,6 +538,9 @@ pub fn run_point(p: &PointRun) -> Result<PointEnd> {
     signal_group(pgid, Signal::SIGKILL);
     let status = waitpid(Pid::from_raw(pid), None).context("reaping the scenario process")?;
     let clean = reap_group(pgid);
+    if clean {
+        crate::sentinel::release(pgid);
+    }
 
     // Everything that can write to the pipes is dead: read to the end.
     let t = now_ms(t0);

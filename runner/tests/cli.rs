@@ -20,19 +20,6 @@ verdicts:
     holds: reproduced
 "#;
 
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_user_error(o: &std::process::Output, needles: &[&str]) {
-    assert_eq!(o.status.code(), Some(2), "{}", text(o));
-    let e = stderr(o);
-    assert!(!e.contains("panicked"), "{}", text(o));
-    for n in needles {
-        assert!(e.contains(n), "missing {n:?} in\n{}", text(o));
-    }
-}
-
 #[test]
 fn bad_yaml_gives_file_line_column() {
     let lab = Lab::new("badyaml");
@@ -122,6 +109,8 @@ fn help_everywhere() {
         vec!["run-all", "--help"],
         vec!["report", "--help"],
         vec!["list", "--help"],
+        vec!["compare", "--help"],
+        vec!["merge", "--help"],
     ] {
         let o = std::process::Command::new(SCHEDLAB)
             .args(&args)

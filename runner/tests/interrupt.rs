@@ -6,14 +6,6 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "waited {limit:?} for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn sigint_keeps_finished_points_and_leaves_no_process() {
     let lab = Lab::new("interrupt");

@@ -11,6 +11,14 @@
 //! and every value is checked here, before any runtime starts, so a typo
 //! never reaches the workload.
 //!
+//! `--describe` prints the [`Spec`] as JSON
+//! ([`schedlab_protocol::spec::ScenarioSpec`]) and exits 0: the runner
+//! checks a sweep's values with it before running anything. Durations and
+//! values are parsed by the protocol crate's functions
+//! ([`schedlab_protocol::util::parse_duration`],
+//! [`schedlab_protocol::spec::ParamKind::parse`]), so the runner and every
+//! binary accept exactly the same strings.
+//!
 //! Error policy: every mistake the user can make (unknown runtime, unknown
 //! key, a value of the wrong kind, a duration without a unit) is a
 //! [`Usage`] error: one message naming what was wrong and what is valid,
@@ -20,6 +28,7 @@
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 use schedlab_protocol::metrics::{Params as ProtoParams, Value};
+use schedlab_protocol::spec::{ParamDesc, ParamKind, ScenarioSpec};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
@@ -229,6 +238,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if args.iter().skip(1).any(|a| a == "--describe") {
+        println!("{}", describe_json(spec));
+        std::process::exit(0);
+    }
     let cmd = Args::command()
         .name(spec.name)
         .bin_name(spec.name)
@@ -309,59 +323,44 @@ fn unknown_key(spec: &Spec, k: &str) -> Usage {
 }
 
 fn parse_value(p: &ParamSpec, v: &str) -> Result<Value, String> {
-    match p.kind {
-        Kind::Int { min, max } => {
-            let n: i64 = v
-                .parse()
-                .map_err(|_| format!("expected an integer in {min}..={max}"))?;
-            if !(min..=max).contains(&n) {
-                return Err(format!("out of range {min}..={max}"));
-            }
-            Ok(Value::Num(n as f64))
-        }
-        Kind::Float { min, max } => {
-            let n: f64 = v
-                .parse()
-                .map_err(|_| format!("expected a number in {min}..={max}"))?;
-            if !n.is_finite() || n < min || n > max {
-                return Err(format!("out of range {min}..={max}"));
-            }
-            Ok(Value::Num(n))
-        }
-        Kind::Word(words) => match words.iter().find(|w| **w == v) {
-            Some(_) => Ok(Value::Str(v.to_string())),
-            None => Err(format!("expected one of {}", words.join(", "))),
+    kind_desc(p.kind).parse(v)
+}
+
+/// The protocol's description of a [`Kind`].
+fn kind_desc(k: Kind) -> ParamKind {
+    match k {
+        Kind::Int { min, max } => ParamKind::Int { min, max },
+        Kind::Float { min, max } => ParamKind::Float { min, max },
+        Kind::Word(w) => ParamKind::Word {
+            words: w.iter().map(|s| s.to_string()).collect(),
         },
-        Kind::Bool => match v {
-            "true" | "1" | "yes" => Ok(Value::Num(1.0)),
-            "false" | "0" | "no" => Ok(Value::Num(0.0)),
-            _ => Err("expected true or false".to_string()),
-        },
+        Kind::Bool => ParamKind::Bool,
     }
 }
 
-/// `5000ms`, `5s`, `1.5s`, `2m`, `250us`. A bare number is refused (which
-/// unit?).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| "expected a number with a unit, like 5s or 5000ms".to_string())?;
-    let secs = match unit {
-        "us" => n / 1e6,
-        "ms" => n / 1e3,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "" => return Err("missing unit: write 5s or 5000ms".to_string()),
-        u => return Err(format!("unknown unit {u:?}: use us, ms, s, m or h")),
+/// `--describe`: the spec as the runner reads it.
+pub fn describe_json(spec: &Spec) -> String {
+    let d = ScenarioSpec {
+        name: spec.name.into(),
+        about: spec.about.into(),
+        runtimes: spec.runtimes.iter().map(|r| r.as_str().into()).collect(),
+        params: spec
+            .params
+            .iter()
+            .map(|p| ParamDesc {
+                key: p.key.into(),
+                kind: kind_desc(p.kind),
+                default: p.default.into(),
+                help: p.help.into(),
+            })
+            .collect(),
     };
-    Duration::try_from_secs_f64(secs).map_err(|_| "out of range".to_string())
+    serde_json::to_string(&d).expect("a spec serializes")
 }
+
+/// The lab's duration grammar: `5000ms`, `5s`, `1.5s`, `2m`, `1m30s`,
+/// `250us`, at most a day. A bare number is refused (which unit?).
+pub use schedlab_protocol::util::parse_duration;
 
 fn params_help(spec: &Spec) -> String {
     let mut s = String::from("Parameters (--set KEY=VALUE):\n");
@@ -385,6 +384,7 @@ fn params_help(spec: &Spec) -> String {
     s.push_str(
         "\nMetrics (JSON lines) go to the fd in SCHEDLAB_METRICS_FD, or to stdout when unset.\n",
     );
+    s.push_str("--describe prints these parameters as JSON and exits (the runner reads it).\n");
     s
 }
 
@@ -533,6 +533,16 @@ mod tests {
     }
 
     #[test]
+    fn describe_is_the_spec_as_the_runner_reads_it() {
+        let d: ScenarioSpec = serde_json::from_str(&describe_json(&SPEC)).unwrap();
+        assert_eq!(d.name, "demo");
+        assert_eq!(d.runtimes, vec!["tokio", "threads"]);
+        assert_eq!(d.params[0].kind, ParamKind::Int { min: 1, max: 64 });
+        assert!(d.check("procs", &Value::Num(0.0)).is_err());
+        assert!(d.check("mode", &Value::Str("wrapped".into())).is_ok());
+    }
+
+    #[test]
     fn help_lists_params_with_defaults() {
         let e = parse(&SPEC, ["demo", "--help"]).unwrap_err().unwrap();
         assert_eq!(e.exit_code(), 0);
@@ -552,6 +562,13 @@ mod tests {
         assert!(parse_duration("5").unwrap_err().contains("missing unit"));
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("ms").is_err());
+        // One grammar with the runner: compound durations, and a bound
+        // instead of a panic.
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(
+            usage(&["--runtime", "tokio", "--duration", "99999999999999999999s"])
+                .contains("out of range")
+        );
         assert!(usage(&["--runtime", "tokio", "--duration", "10"]).contains("--duration 10"));
     }
 }

@@ -62,6 +62,8 @@ import (
 	"time"
 
 	"schedlab/reference/internal/metrics"
+	// SCHEDLAB_PPROF_ADDR set: serve pprof, for `schedlab watch --pprof`.
+	_ "schedlab/reference/internal/pprofserve"
 )
 
 var spec = metrics.Spec{

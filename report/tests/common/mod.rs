@@ -82,6 +82,7 @@ fn sweep(name: &str, plots: Vec<PlotSpec>) -> Sweep {
         )],
         per_runtime: Vec::new(),
         skip: Vec::new(),
+        default: None,
         quick: None,
         plots,
         verdicts: vec![VerdictSpec {
@@ -344,6 +345,7 @@ pub fn build_run(dir: &Path, status: RunStatus) {
         )]),
         sampler_cpu_s: 0.42,
         sampler_cpu_frac: 0.011,
+        ..Default::default()
     };
     write_json(&dir.join("run.json"), &meta);
 

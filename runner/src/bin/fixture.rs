@@ -17,6 +17,11 @@
 //! | `fork_hang` | forks a grandchild that sleeps forever, then hangs itself     |
 //! | `limit`     | writes an `event` of kind `limit`, exits 1                    |
 //!
+//! `--describe` prints the fixture's parameters (the keys above, `procs`,
+//! and free integer axes `a0`..`a19` for grid-size tests) as the runner
+//! reads them. `SCHEDLAB_FIXTURE_VALUE` replaces the 42 of `idle`'s
+//! `fixture_value` (two runs that differ, for `compare`).
+//!
 //! Invariants the tests rely on: in `threads` mode the process has exactly
 //! `threads + 1` threads once they are started (Rust's std starts no
 //! helper thread; the metrics are written by the main thread), and `busy`
@@ -61,6 +66,10 @@ fn parse_args() -> Args {
                 );
                 std::process::exit(0)
             }
+            "--describe" => {
+                println!("{}", describe());
+                std::process::exit(0)
+            }
             "--runtime" => a.runtime = it.next().unwrap_or_else(|| usage()),
             "--duration" => {
                 let v = it.next().unwrap_or_else(|| usage());
@@ -82,6 +91,54 @@ fn parse_args() -> Args {
         usage()
     }
     a
+}
+
+/// `--describe`: what the runner checks sweep values against.
+fn describe() -> String {
+    use schedlab_protocol::spec::{ParamDesc, ParamKind, ScenarioSpec};
+    let int = |key: &str, min, max, help: &str| ParamDesc {
+        key: key.into(),
+        kind: ParamKind::Int { min, max },
+        default: min.to_string(),
+        help: help.into(),
+    };
+    let mut params = vec![
+        ParamDesc {
+            key: "mode".into(),
+            kind: ParamKind::Word {
+                words: [
+                    "idle",
+                    "hang",
+                    "crash",
+                    "exit3",
+                    "threads",
+                    "fork_hang",
+                    "limit",
+                ]
+                .map(String::from)
+                .to_vec(),
+            },
+            default: "idle".into(),
+            help: "what the fixture does".into(),
+        },
+        int("threads", 0, 100_000, "extra threads (mode threads)"),
+        int("busy", 0, 100_000, "spinning threads (mode threads)"),
+        int("procs", 1, 256, "accepted, unused"),
+        ParamDesc {
+            key: "ignore_term".into(),
+            kind: ParamKind::Bool,
+            default: "false".into(),
+            help: "ignore SIGTERM".into(),
+        },
+    ];
+    params.extend((0..20).map(|i| int(&format!("a{i}"), 0, 9, "a free axis")));
+    let spec = ScenarioSpec {
+        name: "fixture".into(),
+        about: "a test scenario for the schedlab runner".into(),
+        runtimes: ["gmp", "tokio", "threads"].map(String::from).to_vec(),
+        params,
+    };
+    serde_json::to_string(&spec).expect("a spec serializes")
 }
 
 /// The metrics sink: the fd the runner gave, else stdout.
@@ -230,7 +287,11 @@ fn main() {
             em.phase("load_start");
             std::thread::sleep(a.duration);
             em.phase("load_stop");
-            em.summary(&[("fixture_value", 42.0), ("probe_p99_us", 100.0)]);
+            let value = std::env::var("SCHEDLAB_FIXTURE_VALUE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(42.0);
+            em.summary(&[("fixture_value", value), ("probe_p99_us", 100.0)]);
         }
         "hang" => hang(),
         "crash" => {

@@ -6,7 +6,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub const SCHEDLAB: &str = env!("CARGO_BIN_EXE_schedlab");
 pub const FIXTURE: &str = env!("CARGO_BIN_EXE_schedlab-fixture");
@@ -37,9 +38,12 @@ impl Lab {
         }
     }
 
-    /// `schedlab --root <lab> --bin-dir <lab>/bin ...`.
+    /// `schedlab --root <lab> --bin-dir <lab>/bin ...`. The binary is
+    /// this build's, or `$SCHEDLAB_UNDER_TEST` (to see a regression test
+    /// fail on an older build).
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(SCHEDLAB);
+        let bin = std::env::var("SCHEDLAB_UNDER_TEST").unwrap_or(SCHEDLAB.to_string());
+        let mut c = Command::new(bin);
         c.arg("--root")
             .arg(&self.dir)
             .arg("--bin-dir")
@@ -112,4 +116,83 @@ pub fn find<'a>(
     pts.iter()
         .find(|p| p["point_id"] == point_id && p["repeat"] == repeat)
         .unwrap_or_else(|| panic!("no {point_id} r{repeat} in {pts:#?}"))
+}
+
+impl Lab {
+    /// A fake Go toolchain: `go build` of `reference/go/<name>` links the
+    /// fixture, so a sweep can have a go column (and fidelity rows)
+    /// without Go. Returns the script's path, for `$GO`.
+    pub fn fake_go(&self, scenario: &str) -> PathBuf {
+        std::fs::create_dir_all(self.dir.join("reference/go").join(scenario)).unwrap();
+        let go = self.dir.join("bin-go");
+        std::fs::create_dir_all(&go).unwrap();
+        let script = go.join("go");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncase \"$1\" in\n  version) echo 'go version go1.19-fake linux/amd64';;\n  build) ln -sf '{FIXTURE}' \"$3\";;\nesac\n"
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+}
+
+impl Lab {
+    /// `schedlab <args>` in the background, its output discarded.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.cmd(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("schedlab starts")
+    }
+}
+
+/// Polls `f` until it holds; fails after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for `child` at most `limit`; kills it and fails past that.
+/// Returns its status and how long it took.
+pub fn wait_exit(child: &mut Child, limit: Duration, what: &str) -> (ExitStatus, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return (s, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: schedlab still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends `sig` to a child of this test.
+pub fn signal(child: &Child, sig: i32) {
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit 2, no panic, and every needle in stderr.
+pub fn assert_user_error(o: &Output, needles: &[&str]) {
+    assert_eq!(o.status.code(), Some(2), "{}", text(o));
+    let e = stderr(o);
+    assert!(!e.contains("panicked"), "{}", text(o));
+    for n in needles {
+        assert!(e.contains(n), "missing {n:?} in\n{}", text(o));
+    }
 }
