@@ -313,7 +313,7 @@ fn threads_for_idle_readers(netpoll: bool) -> Result<i64, String> {
         // every blocked P off) or park on the poller (on: then leave sysmon
         // 200 ms in which it could, wrongly, add threads).
         let t1 = Instant::now();
-        while !netpoll && t1.elapsed() < Duration::from_secs(3) && threads() < t0 + N - 1 {
+        while !netpoll && t1.elapsed() < Duration::from_secs(10) && threads() < t0 + N - 1 {
             gmp::sleep(Duration::from_millis(10));
         }
         if netpoll {
