@@ -220,7 +220,8 @@ impl Collector {
         let page = procfs::page_size();
         let io_bytes = self.proc_.io().ok().map(|io| io.rchar + io.wchar);
         let cpu0 = crate::cost::thread_cpu_s();
-        let stale = self.tids.len() > TID_LIST_CACHE_ABOVE && !self.ticks.is_multiple_of(TID_LIST_EVERY);
+        let stale =
+            self.tids.len() > TID_LIST_CACHE_ABOVE && !self.ticks.is_multiple_of(TID_LIST_EVERY);
         if !stale {
             self.tids = self.task_ids()?;
         }
