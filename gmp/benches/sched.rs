@@ -15,14 +15,23 @@
 //! | Gosched          | `gosched` with one other goroutine looping on `gosched`     |
 //! | SyscallGetpid    | `gmp::syscall(getpid)`: entersyscall, getpid, exitsyscall   |
 //! | RawSyscallGetpid | `gmp::raw_syscall(getpid)`: the bare system call            |
+//! | Select2          | round trip to a worker looping on `select!` over in + quit  |
+//! | WakeAll10k       | close a channel 10,000 parked receivers wait on, join them  |
+//! |                  | (spawning and parking them is untimed)                      |
+//! | Join10k          | `go` 10,000 goroutines that each mark a [`Join`] done, wait |
+//!
+//! gmp has no `sync.WaitGroup`; `common::workloads::Join` is the same
+//! shape (an atomic count, and the last `done` wakes the waiter, as
+//! `wg.Done`'s `runtime_Semrelease` does). The three newest ops live in
+//! `common/workloads.rs`, shared with `examples/ops.rs`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::sync::atomic::Ordering::*;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
+use common::workloads::{gosched_partner, join, select_worker, wake_all};
 use common::{Bench, Body, Teardown, bench_in_gmp, no_teardown, timed};
 
 fn getpid() -> i64 {
@@ -113,16 +122,7 @@ fn gosched(c: &mut Criterion) {
             procs: 1,
         },
         || {
-            let stop = Arc::new(AtomicBool::new(false));
-            let done = gmp::chan::<()>(1);
-            let (s, d) = (stop.clone(), done.clone());
-            gmp::go(move || {
-                while !s.load(Relaxed) {
-                    gmp::gosched();
-                }
-                d.send(());
-            });
-            gmp::gosched(); // let it start
+            let (stop, done) = gosched_partner();
             let body: Body = Box::new(|iters| timed(iters, |_| gmp::gosched()));
             let teardown: Teardown = Box::new(move || {
                 stop.store(true, Relaxed);
@@ -171,6 +171,62 @@ fn raw_syscall_getpid(c: &mut Criterion) {
     );
 }
 
+fn select2(c: &mut Criterion) {
+    bench_in_gmp(
+        c,
+        Bench {
+            group: None,
+            name: "Select2",
+            procs: 1,
+        },
+        || {
+            let (input, quit, out) = (
+                gmp::chan::<u64>(0),
+                gmp::chan::<u64>(0),
+                gmp::chan::<u64>(0),
+            );
+            select_worker(input.clone(), quit.clone(), out.clone());
+            let body: Body = Box::new(move |iters| {
+                timed(iters, |i| {
+                    input.send(i);
+                    std::hint::black_box(out.recv());
+                })
+            });
+            (body, Box::new(move || quit.close()))
+        },
+    );
+}
+
+fn wake_all_10k(c: &mut Criterion) {
+    bench_in_gmp(
+        c,
+        Bench {
+            group: None,
+            name: "WakeAll10k",
+            procs: 1,
+        },
+        || {
+            let body: Body = Box::new(|iters| (0..iters).map(|_| wake_all()).sum());
+            (body, no_teardown())
+        },
+    );
+}
+
+fn join_10k(c: &mut Criterion) {
+    bench_in_gmp(
+        c,
+        Bench {
+            group: None,
+            name: "Join10k",
+            procs: 1,
+        },
+        || {
+            let body: Body = Box::new(|iters| timed(iters, |_| join()));
+            (body, no_teardown())
+        },
+    );
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -182,6 +238,6 @@ criterion_group! {
     name = benches;
     config = config();
     targets = spawn_join, chan_ping_pong, chan_buffered, gosched, syscall_getpid,
-        raw_syscall_getpid
+        raw_syscall_getpid, select2, wake_all_10k, join_10k
 }
 criterion_main!(benches);

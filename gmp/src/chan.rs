@@ -28,12 +28,17 @@
 //!   so those racy reads are defined behaviour (`Acquire` where Go's fast
 //!   paths depend on the order of two reads, `Relaxed` elsewhere); the lock
 //!   orders everything else.
-//! * **A sudog lives on its goroutine's stack** (Go allocates sudogs from a
-//!   per-P cache; gmp needs no allocation). It is valid while it is linked
-//!   in a wait queue, because its goroutine cannot leave the channel
-//!   function before it was dequeued: it is parked (its stack is kept
-//!   intact while parked — the coroutine is suspended, not unwound), and it
-//!   is readied only by the goroutine that dequeued its sudog. A select's
+//! * **A sudog is owned by its goroutine while it waits.** `chansend` and
+//!   `chanrecv` take theirs from the P's cache ([`acquire_sudog`], Go's
+//!   `acquireSudog`: sudogs are heap objects reused through a per-P and a
+//!   central free list, so the waiters of one channel sit close together in
+//!   memory, not one per stack page) and give it back after they woke
+//!   ([`release_sudog`]); a select's sudogs live in `selectgo`'s frame. A
+//!   sudog is valid while it is linked in a wait queue, because its
+//!   goroutine cannot leave the channel function before it was dequeued: it
+//!   is parked (its stack is kept intact while parked — the coroutine is
+//!   suspended, not unwound), and it is readied only by the goroutine that
+//!   dequeued its sudog. A select's
 //!   goroutine may be readied while some of its sudogs are still queued on
 //!   other channels; it then takes every one of those channels' locks
 //!   before unlinking them (`selectgo` pass 3), so anyone who finds such a
@@ -72,7 +77,7 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering::*};
 
-use crate::runtime2::{G, GRef, WaitReason};
+use crate::runtime2::{G, GRef, P, Sched, WaitReason, load};
 use crate::{gopark, goready};
 
 // ---------------------------------------------------------------------------
@@ -171,7 +176,7 @@ impl Lock {
         // SAFETY: as above.
         let v = unsafe { (*key).swap(MUTEX_UNLOCKED, Release) };
         if v == MUTEX_UNLOCKED {
-            crate::proc::throw("unlock of unlocked lock");
+            crate::panic::throw("unlock of unlocked lock");
         }
         if v == MUTEX_SLEEPING {
             futexwakeup(key);
@@ -211,7 +216,9 @@ fn futexwakeup(key: *const AtomicU32) {
 
 /// Go's `sudog`: a goroutine waiting on a channel. Lives on the waiting
 /// goroutine's stack (see the top comment). Accessed only through raw
-/// pointers once linked.
+/// pointers once linked. `Copy` so that `selectgo` can keep its sudogs in
+/// a stack array; a linked sudog is never copied.
+#[derive(Clone, Copy)]
 pub(crate) struct Sudog {
     pub(crate) g: GRef,
     pub(crate) next: *mut Sudog,
@@ -237,6 +244,89 @@ impl Sudog {
             success: false,
             select_done: ptr::null(),
         }
+    }
+}
+
+/// `cap(pp.sudogcache)` in Go: a P keeps at most this
+/// many free sudogs, and moves half to the central cache when full.
+const SUDOG_CACHE: u32 = 128;
+
+/// Models `runtime.acquireSudog` (proc.go): a sudog for `g`, waiting with
+/// `elem`, from the P's cache; an empty cache takes half its size from the
+/// central one, and only if that is empty too is a sudog allocated. Sudogs
+/// are never freed (Go's caches keep them likewise). Called by a running
+/// goroutine on `pp`, its P: nothing else touches `pp`'s cache meanwhile
+/// (no safepoint in here).
+fn acquire_sudog(pp: &P, g: GRef, elem: *mut u8) -> *mut Sudog {
+    let mut s = pp.sudogcache.load(Relaxed);
+    if s.is_null() {
+        // First, try to grab a batch from central cache.
+        let mut central =
+            g.0.sched
+                .sudogcache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+        let mut n = 0;
+        while n < SUDOG_CACHE / 2 {
+            let Some(a) = central.pop() else { break };
+            let x = a as *mut Sudog;
+            // SAFETY: a free sudog of the central cache, ours now (lock held).
+            unsafe { (*x).next = s };
+            s = x;
+            n += 1;
+        }
+        drop(central);
+        if s.is_null() {
+            // If the central cache is empty, allocate a new one.
+            return Box::into_raw(Box::new(Sudog::new(g, elem)));
+        }
+        pp.nsudogcache.store(n, Relaxed);
+    }
+    // SAFETY: s heads pp's free list, which only this goroutine's M uses
+    // (see above); a free sudog is linked in no wait queue.
+    unsafe {
+        pp.sudogcache.store((*s).next, Relaxed);
+        s.write(Sudog::new(g, elem));
+    }
+    pp.nsudogcache
+        .store(pp.nsudogcache.load(Relaxed) - 1, Relaxed);
+    s
+}
+
+/// Models `runtime.releaseSudog` (proc.go): gives `s` back to the cache of
+/// `pp`, the P of the goroutine that acquired it and has woken up (it may
+/// be another P than the one it came from); a full cache moves half of
+/// itself to the central cache first.
+fn release_sudog(pp: &P, sched: &Sched, s: *mut Sudog) {
+    let n = pp.nsudogcache.load(Relaxed);
+    if n == SUDOG_CACHE {
+        // Transfer half of local cache to the central cache.
+        let mut central = sched.sudogcache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut head = pp.sudogcache.load(Relaxed);
+        for _ in 0..SUDOG_CACHE / 2 {
+            central.push(head as usize);
+            // SAFETY: pp's free list holds n >= SUDOG_CACHE / 2 live sudogs.
+            head = unsafe { (*head).next };
+        }
+        pp.sudogcache.store(head, Relaxed);
+        pp.nsudogcache.store(n - SUDOG_CACHE / 2, Relaxed);
+    }
+    // SAFETY: (caller) s is ours: dequeued by its waker, which no longer
+    // touches it, and linked nowhere.
+    unsafe {
+        (*s).elem = ptr::null_mut();
+        (*s).next = pp.sudogcache.load(Relaxed);
+    }
+    pp.sudogcache.store(s, Relaxed);
+    pp.nsudogcache
+        .store(pp.nsudogcache.load(Relaxed) + 1, Relaxed);
+}
+
+/// The P of the running goroutine `gp` (its M holds one).
+fn cur_p(gp: &G) -> &'static P {
+    match load(&gp.m).and_then(|m| load(&m.p)) {
+        Some(pp) => pp,
+        None => crate::panic::throw("acquireSudog: goroutine without a P"),
     }
 }
 
@@ -576,7 +666,7 @@ pub(crate) fn preempt_check(gp: &G) {
 /// taking the lock, so misuse outside a goroutine panics cleanly).
 #[inline]
 pub(crate) fn getg(what: &str) -> &'static G {
-    crate::proc::need_g(what).1
+    crate::stubs::need_g(what).1
 }
 
 // ---------------------------------------------------------------------------
@@ -645,24 +735,24 @@ pub(crate) unsafe fn chansend(
     // Block on the channel. Some receiver will complete our operation for us.
     let Some(gp) = gp else {
         c.lock.unlock();
-        crate::proc::throw("chansend: blocking without a goroutine");
+        crate::panic::throw("chansend: blocking without a goroutine");
     };
-    let mut mysg = Sudog::new(GRef(gp), ep as *mut u8);
-    let sgp: *mut Sudog = &mut mysg;
+    let sgp = acquire_sudog(cur_p(gp), GRef(gp), ep as *mut u8);
     gp.param.store(0, Relaxed);
-    // SAFETY: mysg lives in this frame, which cannot return before a waker
+    // SAFETY: the sudog is ours until we release it below, after a waker
     // dequeued it (we are parked until then).
     unsafe { c.sendq.enqueue(sgp) };
     let lockp: *const Lock = &c.lock;
     gopark(WaitReason::ChanSend, move |_| chanparkcommit(lockp));
     // Someone woke us up.
-    // SAFETY: whoever dequeued mysg finished with it before goready, which
-    // happens-before our resumption.
+    // SAFETY: whoever dequeued our sudog finished with it before goready,
+    // which happens-before our resumption.
     let closed = !unsafe { (*sgp).success };
     gp.param.store(0, Relaxed);
+    release_sudog(cur_p(gp), gp.sched, sgp);
     if closed {
         if !c.is_closed() {
-            crate::proc::throw("chansend: spurious wakeup");
+            crate::panic::throw("chansend: spurious wakeup");
         }
         return SendResult::Closed;
     }
@@ -764,10 +854,9 @@ pub(crate) unsafe fn chanrecv(
     // no sender available: block on this channel.
     let Some(gp) = gp else {
         c.lock.unlock();
-        crate::proc::throw("chanrecv: blocking without a goroutine");
+        crate::panic::throw("chanrecv: blocking without a goroutine");
     };
-    let mut mysg = Sudog::new(GRef(gp), ep);
-    let sgp: *mut Sudog = &mut mysg;
+    let sgp = acquire_sudog(cur_p(gp), GRef(gp), ep);
     gp.param.store(0, Relaxed);
     // SAFETY: as in chansend.
     unsafe { c.recvq.enqueue(sgp) };
@@ -777,6 +866,7 @@ pub(crate) unsafe fn chanrecv(
     // SAFETY: as in chansend.
     let success = unsafe { (*sgp).success };
     gp.param.store(0, Relaxed);
+    release_sudog(cur_p(gp), gp.sched, sgp);
     (true, success)
 }
 

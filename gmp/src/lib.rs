@@ -9,11 +9,12 @@
 //! | module        | Go file / functions                                              |
 //! |---------------|------------------------------------------------------------------|
 //! | `runtime2`    | runtime2.go: g, m, p, schedt, waitReason                          |
-//! | `proc`        | proc.go: schedule, findRunnable, execute, gopark, goready, newproc, startm, handoffp, wakep, stopm, stoplockedm, startlockedm, newm, templateThread, goexit0 |
+//! | `proc`        | proc.go, one concern per file: `m` (newm, mstart, mexit, templateThread), `idle` (startm, stopm, handoffp, wakep, stoplockedm), `schedule` (schedule, findRunnable, execute), `goroutine` (newproc, gopark, goready, goexit0) |
+//! | `panic`, `stubs` | panic.go: throw, fatal; stubs.go: getg (`getm`), fastrand |
 //! | `runq`        | proc.go: runqput, runqget, runqgrab, runqsteal, globrunqput/get   |
 //! | `syscall`     | proc.go: entersyscall, exitsyscall(fast/0), entersyscallblock; cgocall.go |
 //! | `sysmon`      | proc.go: sysmon, retake, preemptone; signal_unix.go: preemptM     |
-//! | `timer`       | time.go: per-P timer heaps, timer states, addtimer/deltimer/modtimer, Timer, Sleep; Go 1.19 and Go 1.14.1 orderings |
+//! | `timer`       | time.go: per-P timer heaps (`heap`), addtimer/deltimer/modtimer (`modify`), cleantimers/runtimer/checkTimers (`run`), Timer and Sleep (`sleep`); Go 1.19 and Go 1.14.1 orderings |
 //! | `stw`         | proc.go: stopTheWorld(WithSema), startTheWorld(WithSema), gcstopm, preemptall; gc() |
 //! | `watchdog`    | (model-only) diagnoses a stop-the-world that does not complete, on sysmon's thread |
 //! | `netpoll`     | netpoll.go, netpoll_epoll.go: pollDesc, netpoll(delay), netpollBreak (epoll via mio) |
@@ -29,17 +30,19 @@
 //! goroutines start, as `gcenable` starts bgsweep/bgscavenge and waits for
 //! them), which is what gives the thread floor Go has.
 //!
-//! The public API is below; what is and is not modeled is in ARCHITECTURE.md
-//! (section gmp) and in each module's top comment.
+//! The public API is below; what is and is not modeled is in gmp/README.md
+//! and in each module's top comment (ARCHITECTURE.md has the map).
 
 mod debug;
 pub mod net;
 mod netpoll;
 mod note;
+mod panic;
 mod proc;
 mod runq;
 mod runtime2;
 mod stack;
+mod stubs;
 mod stw;
 mod syscall;
 mod sysmon;
@@ -66,8 +69,10 @@ mod select;
 pub use chan::{Chan, WouldBlock, chan};
 pub use select::{RecvCase, SelectCase, SendCase, select};
 
-use proc::{getm, need_g, newproc, throw};
+use panic::throw;
+use proc::newproc;
 use runtime2::*;
+use stubs::{getm, need_g};
 
 /// Errors from building a runtime.
 #[derive(Debug, thiserror::Error)]
@@ -280,6 +285,10 @@ impl Builder {
                     runnext: AtomicPtr::new(std::ptr::null_mut()),
                     preempt: Default::default(),
                     gfree: Mutex::new(Vec::new()),
+                    goidcache: Default::default(),
+                    goidcacheend: Default::default(),
+                    sudogcache: AtomicPtr::new(std::ptr::null_mut()),
+                    nsudogcache: Default::default(),
                     timers: Default::default(),
                     syscall_g: AtomicPtr::new(std::ptr::null_mut()),
                 })
@@ -326,6 +335,7 @@ impl Builder {
             allm: Mutex::new(Vec::new()),
             allgs: Mutex::new(Vec::new()),
             gfree: Mutex::new(Vec::new()),
+            sudogcache: Mutex::new(Vec::new()),
             goidgen: Default::default(),
             ngsys: Default::default(),
             ngdead: Default::default(),
@@ -345,6 +355,7 @@ impl Builder {
             counters: Default::default(),
             stw: Default::default(),
             start: Instant::now(),
+            start_ns: runtime2::nanotime1(),
         }));
         // Go's schedinit: lastpoll = nanotime(); procresize: every P but the
         // one m0 takes goes on the idle list (in allp order, P1 first out).
@@ -355,7 +366,7 @@ impl Builder {
                 proc::pidleput(sched, &mut l, pp);
             }
         }
-        proc::LAST_SCHED.store(sched as *const Sched as *mut Sched, Release);
+        stubs::LAST_SCHED.store(sched as *const Sched as *mut Sched, Release);
         Ok(Runtime {
             sched,
             used: AtomicBool::new(false),
@@ -403,7 +414,7 @@ impl Runtime {
             proc::allocm(sched, MKind::Worker, id, true)
         };
         store(&sched.m0, Some(m0));
-        proc::setm(Some(m0));
+        stubs::setm(Some(m0));
         // SAFETY: gettid has no preconditions.
         m0.tid
             .store(unsafe { libc::syscall(libc::SYS_gettid) } as i32, Release);
@@ -429,7 +440,7 @@ impl Runtime {
         // (Go wedges m0 in that case).
         if load(&m0.p).is_some() {
             let pp = proc::releasep(m0);
-            proc::handoffp(pp, || "mexit: m0 left the scheduler".to_string());
+            proc::handoffp(sched, pp, || "mexit: m0 left the scheduler".to_string());
         }
         m0.wedged.store(true, Release);
         while !sched.main_done.load(Acquire) {
@@ -442,7 +453,7 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|x| !std::ptr::eq(*x, m0));
-        proc::setm(None);
+        stubs::setm(None);
         let r = slot
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -633,11 +644,12 @@ where
 /// Yields the processor (models `runtime.Gosched`): the goroutine goes to
 /// the global run queue.
 pub fn gosched() {
-    if getm().is_none() {
+    let m = getm();
+    if m.is_none() {
         std::thread::yield_now();
         return;
     }
-    proc::gosched();
+    proc::gosched_on(m);
 }
 
 /// A cooperative preemption point: if sysmon asked the goroutine to stop
@@ -707,7 +719,7 @@ pub fn gc() {
 /// Completed stop-the-worlds of the current runtime and the longest stop
 /// latency (from `gcwaiting` to the world stopped).
 pub fn stw_stats() -> (u64, Duration) {
-    let s = proc::cur_sched();
+    let s = stubs::cur_sched();
     (
         s.stw.stops.load(Relaxed),
         Duration::from_nanos(s.stw.max_stop_ns.load(Relaxed).max(0) as u64),
@@ -767,7 +779,7 @@ pub fn unlock_os_thread() {
 
 /// Scheduler statistics of the current runtime (or the last one built).
 pub fn stats() -> Stats {
-    trace::stats(proc::cur_sched())
+    trace::stats(stubs::cur_sched())
 }
 
 /// Number of live user goroutines (Go: `runtime.NumGoroutine`).
@@ -778,15 +790,15 @@ pub fn num_goroutine() -> u64 {
 /// Goroutines grouped by state (wait reason) and spawn site, most numerous
 /// first: "1000 @ chan send, created at src/main.rs:42".
 pub fn goroutine_dump() -> String {
-    trace::goroutine_dump(proc::cur_sched())
+    trace::goroutine_dump(stubs::cur_sched())
 }
 
 /// Every OS thread the runtime created, with the cause.
 pub fn thread_create_profile() -> Vec<ThreadCreate> {
-    trace::thread_create_profile(proc::cur_sched())
+    trace::thread_create_profile(stubs::cur_sched())
 }
 
 /// Prints one schedtrace line (Go's SCHED line) to stderr now.
 pub fn schedtrace_now(detailed: bool) {
-    trace::schedtrace(proc::cur_sched(), detailed);
+    trace::schedtrace(stubs::cur_sched(), detailed);
 }

@@ -71,8 +71,9 @@ use crate::netpoll::{
     self, DeadlineMode, Mode, POLL_ERR_CLOSING, POLL_ERR_NOT_POLLABLE, POLL_ERR_TIMEOUT,
     POLL_NO_ERROR, PollDesc,
 };
-use crate::proc::{cur_sched, gopark, goready};
+use crate::proc::{gopark, goready};
 use crate::runtime2::{GRef, Sched, WaitReason};
+use crate::stubs::cur_sched;
 
 /// Go's `maxRW`: reads and writes are capped at 1 GiB per syscall.
 const MAX_RW: usize = 1 << 30;
@@ -101,7 +102,7 @@ fn convert_err(res: i32, is_file: bool) -> io::Result<()> {
         POLL_ERR_CLOSING => Err(err_closing(is_file)),
         POLL_ERR_TIMEOUT => Err(err_deadline()),
         POLL_ERR_NOT_POLLABLE => Err(io::Error::other("not pollable")),
-        _ => crate::proc::throw("unreachable: convertErr"),
+        _ => crate::panic::throw("unreachable: convertErr"),
     }
 }
 
@@ -196,7 +197,7 @@ impl FdMutex {
     fn decref(&self) -> bool {
         let mut s = self.lock();
         if s.refs == 0 {
-            crate::proc::throw("inconsistent poll.fdMutex");
+            crate::panic::throw("inconsistent poll.fdMutex");
         }
         s.refs -= 1;
         s.closed && s.refs == 0
@@ -244,7 +245,7 @@ impl FdMutex {
                 s.wlocked = false;
             }
             if s.refs == 0 {
-                crate::proc::throw("inconsistent poll.fdMutex");
+                crate::panic::throw("inconsistent poll.fdMutex");
             }
             s.refs -= 1;
             let next = if read {
@@ -847,7 +848,7 @@ fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
 /// Net calls need a runtime (the poller lives in it) and a goroutine that
 /// can park.
 fn need_runtime(what: &str) -> &'static Sched {
-    if crate::proc::getm().is_none() {
+    if crate::stubs::getm().is_none() {
         panic!("gmp::net::{what} called outside a gmp goroutine (use Runtime::block_on)");
     }
     cur_sched()

@@ -21,7 +21,7 @@
 //! It returns the goroutines made ready (Go's `gList`), still `_Gwaiting`;
 //! the caller injects them (`injectglist`) or runs one.
 //!
-//! # Who polls, when (proc.rs / sysmon.rs)
+//! # Who polls, when (proc/schedule.rs / sysmon.rs)
 //!
 //! * `findRunnable`, before stealing: `netpoll(0)` if anybody waits on the
 //!   poller (`netpollWaiters > 0`) and no M is blocked in it (`lastpoll != 0`).
@@ -48,7 +48,7 @@
 //! # Deadlines
 //!
 //! As in Go, each pollDesc has two runtime timers, `rt` and `wt`, that live
-//! on the per-P timer heaps (timer.rs) like every other timer:
+//! on the per-P timer heaps (timer/) like every other timer:
 //! `poll_set_deadline` keeps Go's bookkeeping (`rd`/`wd`, one combined
 //! read+write timer when `rd == wd`, `rseq`/`wseq` to invalidate a timer
 //! already fired or about to) and arms them with `resettimer` / `modtimer`
@@ -79,8 +79,10 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
-use crate::proc::{cur_sched, getm, gopark, throw};
+use crate::panic::throw;
+use crate::proc::gopark;
 use crate::runtime2::{G, GRef, M, Sched, WaitReason};
+use crate::stubs::{cur_sched, getm};
 use crate::timer::{RTimer, TimerFn, del_timer, mod_timer, reset_timer};
 
 // Error codes of runtime_pollReset / runtime_pollWait (netpoll.go).

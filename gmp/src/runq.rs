@@ -62,7 +62,7 @@ pub(crate) fn runqput(pp: &'static P, gp: &'static G, next: bool) {
 fn runqputslow(pp: &'static P, gp: &'static G, h: u32, t: u32) -> bool {
     let n = t.wrapping_sub(h) / 2;
     if n != RUNQ_SIZE / 2 {
-        crate::proc::throw("runqputslow: queue is not full");
+        crate::panic::throw("runqputslow: queue is not full");
     }
     let mut batch: Vec<&'static G> = (0..n).map(|i| gp_at(pp, h.wrapping_add(i))).collect();
     if pp
@@ -108,6 +108,21 @@ pub(crate) fn runqget(pp: &P) -> Option<(&'static G, bool)> {
             return Some((gp, false));
         }
     }
+}
+
+/// How many Gs pp's local queue must hold before [`runqpeek`] names one:
+/// with fewer, the runnable goroutines' stacks are in the cache anyway.
+const PEEK_MIN: u32 = 8;
+
+/// The G at the head of pp's local queue when the queue is long (at least
+/// [`PEEK_MIN`]), without taking it: a hint for prefetching what it will
+/// touch (by the time it runs the head may be another G).
+pub(crate) fn runqpeek(pp: &P) -> Option<&'static G> {
+    let h = pp.runqhead.load(Relaxed);
+    if pp.runqtail.load(Relaxed).wrapping_sub(h) < PEEK_MIN {
+        return None;
+    }
+    Some(gp_at(pp, h))
 }
 
 /// Models `runtime.runqgrab` (proc.go): takes half of p2's queue into `batch`.
@@ -172,7 +187,7 @@ pub(crate) fn runqsteal(pp: &'static P, p2: &P, steal_runnext: bool) -> Option<&
     let t = pp.runqtail.load(Relaxed);
     let h = pp.runqhead.load(Acquire);
     if t.wrapping_sub(h) + batch.len() as u32 >= RUNQ_SIZE {
-        crate::proc::throw("runqsteal: runq overflow");
+        crate::panic::throw("runqsteal: runq overflow");
     }
     for (i, g) in batch.iter().enumerate() {
         slot(pp, t.wrapping_add(i as u32)).store(p_of(Some(*g)), Relaxed);

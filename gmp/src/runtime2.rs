@@ -174,8 +174,6 @@ pub(crate) struct G {
     pub(crate) m: AtomicPtr<M>,
     pub(crate) lockedm: AtomicPtr<M>,
     pub(crate) waitreason: AtomicU8,
-    /// nanotime when the G last became waiting (dump only).
-    pub(crate) waitsince: AtomicI64,
     /// Spawn site (`#[track_caller]` of `gmp::go`): Go's `gopc`.
     pub(crate) site: AtomicPtr<Location<'static>>,
     /// A runtime goroutine (Go: `isSystemGoroutine`), hidden from counts.
@@ -218,7 +216,7 @@ impl G {
             .compare_exchange(old, new, AcqRel, Acquire)
             .is_err()
         {
-            crate::proc::throw(&format!(
+            crate::panic::throw(&format!(
                 "casgstatus: bad incoming values: goroutine {} status {} -> {} (is {})",
                 self.goid.load(Relaxed),
                 old,
@@ -303,7 +301,7 @@ pub(crate) struct M {
     /// Only the M's own thread changes it ([`M::locks_inc`] /
     /// [`M::locks_dec`]); others only read it.
     pub(crate) locks: AtomicU32,
-    /// What this M does with timers, for the watchdog (timer.rs).
+    /// What this M does with timers, for the watchdog (timer/watch.rs).
     pub(crate) tstate: crate::timer::MTimerState,
 }
 
@@ -335,6 +333,15 @@ pub(crate) struct P {
     pub(crate) preempt: AtomicBool,
     /// Dead Gs kept for reuse (Go: `p.gFree`).
     pub(crate) gfree: Mutex<Vec<&'static G>>,
+    /// Go's `p.goidcache`, `p.goidcacheend`: goids taken from
+    /// `sched.goidgen` 16 at a time (only the P's M touches them).
+    pub(crate) goidcache: AtomicU64,
+    pub(crate) goidcacheend: AtomicU64,
+    /// Go's `p.sudogcache`: free sudogs, a list linked through
+    /// `Sudog::next`, and its length (only the P's M touches them; see
+    /// `chan::acquire_sudog`).
+    pub(crate) sudogcache: AtomicPtr<crate::chan::Sudog>,
+    pub(crate) nsudogcache: AtomicU32,
     pub(crate) timers: crate::timer::PTimers,
     /// The G that entered the syscall this P is in (model bookkeeping for the
     /// thread-creation profile; Go does not record it).
@@ -421,6 +428,9 @@ pub(crate) struct Sched {
     pub(crate) allm: Mutex<Vec<&'static M>>,
     pub(crate) allgs: Mutex<Vec<&'static G>>,
     pub(crate) gfree: Mutex<Vec<&'static G>>,
+    /// Go's `sched.sudogcache` under `sched.sudoglock`: the addresses of
+    /// free sudogs the Ps' caches overflowed into.
+    pub(crate) sudogcache: Mutex<Vec<usize>>,
     pub(crate) goidgen: AtomicU64,
     pub(crate) ngsys: AtomicI64,
     pub(crate) ngdead: AtomicI64,
@@ -438,13 +448,16 @@ pub(crate) struct Sched {
     /// Stop-the-world state (stw.rs).
     pub(crate) stw: crate::stw::Stw,
     pub(crate) start: Instant,
+    /// `start` on the clock [`nanotime1`] reads.
+    pub(crate) start_ns: i64,
 }
 
 impl Sched {
     /// Models `runtime.nanotime`: monotonic ns since the runtime started,
     /// never 0 (0 means "unset" in `lastpoll`, `pollUntil`, ...).
+    #[inline]
     pub(crate) fn nanotime(&self) -> i64 {
-        self.start.elapsed().as_nanos() as i64 + 1
+        nanotime1() - self.start_ns + 1
     }
 
     /// `lock(&sched.lock)`.
@@ -456,6 +469,21 @@ impl Sched {
     pub(crate) fn gomaxprocs(&self) -> u32 {
         self.cfg.procs as u32
     }
+}
+
+/// Models `runtime.nanotime1` (sys_linux_amd64.s): CLOCK_MONOTONIC through
+/// the vDSO, in ns (the clock `std::time::Instant` reads too, without its
+/// checked `Duration` arithmetic, which cost more than the clock itself).
+#[inline]
+pub(crate) fn nanotime1() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we own; CLOCK_MONOTONIC
+    // always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 /// Helpers to turn `&'static T` into the `*mut T` that `AtomicPtr` stores.

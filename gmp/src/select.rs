@@ -13,7 +13,7 @@
 //!    a parked partner, buffer data/room, or a closed channel.
 //! 3. **Non-blocking** (a `default` arm): nothing ready -> unlock, -1.
 //! 4. **Pass 2.** Enqueue a sudog on every channel (in lock order: the
-//!    `Vec` of sudogs plays Go's `gp.waiting` list linked by `waitlink`),
+//!    array of sudogs plays Go's `gp.waiting` list linked by `waitlink`),
 //!    park with `selparkcommit`, which unlocks the channels.
 //! 5. **Wake-up.** The first waker wins the CAS on the select's
 //!    `selectDone` flag (in `waitq.dequeue`), completes its case on our
@@ -23,8 +23,9 @@
 //! 6. **Pass 3.** Relock everything, find the case whose sudog is
 //!    `gp.param`, unlink the others (`dequeueSudoG`).
 //!
-//! Invariants: the sudogs and `selectDone` live in `selectgo`'s frame (a
-//! `Vec` owned by it), valid while any is queued, because `selectgo`
+//! Invariants: the sudogs and `selectDone` live in `selectgo`'s frame (an
+//! array in it, or a `Vec` it owns beyond 8 cases: [`CaseBuf`]), valid
+//! while any is queued, because `selectgo`
 //! returns only after pass 3 unlinked them all under their channels'
 //! locks. `selparkcommit` reads only the lock list, which stays valid
 //! because the woken goroutine cannot pass `sellock` (and so cannot return)
@@ -53,9 +54,55 @@ pub struct Scase {
     is_send: bool,
 }
 
+/// What `selectgo` keeps per case: the orders, the lock list, the sudogs.
+/// Go's compiler gives `selectgo` arrays on the caller's stack, sized for
+/// the select; here they are inline for up to `N` cases (every select the
+/// macro writes by hand) and on the heap beyond, so a select allocates
+/// nothing.
+struct CaseBuf<T: Copy, const N: usize> {
+    inline: [T; N],
+    heap: Vec<T>,
+    len: usize,
+}
+
+/// Inline capacity of a [`CaseBuf`].
+const INLINE_CASES: usize = 8;
+
+impl<T: Copy, const N: usize> CaseBuf<T, N> {
+    /// `len` elements, each `fill`.
+    fn new(len: usize, fill: T) -> Self {
+        CaseBuf {
+            inline: [fill; N],
+            heap: if len > N { vec![fill; len] } else { Vec::new() },
+            len,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> std::ops::Deref for CaseBuf<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        if self.len > N {
+            &self.heap
+        } else {
+            &self.inline[..self.len]
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> std::ops::DerefMut for CaseBuf<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        if self.len > N {
+            &mut self.heap
+        } else {
+            &mut self.inline[..self.len]
+        }
+    }
+}
+
 /// Models `runtime.fastrandn` (stubs.go): uniform in [0, n).
 fn fastrandn(n: u32) -> u32 {
-    ((proc::fastrand() as u64 * n as u64) >> 32) as u32
+    ((crate::stubs::fastrand() as u64 * n as u64) >> 32) as u32
 }
 
 /// Models `runtime.sellock` (select.go): locks each distinct channel once,
@@ -112,7 +159,7 @@ unsafe fn selparkcommit(lockchans: *const [*const Hchan]) -> bool {
 /// Models `runtime.block` (select.go): `select {}` parks forever.
 fn block() -> ! {
     gopark(WaitReason::SelectNoCases, |_| true);
-    proc::throw("select (no cases): goroutine resumed");
+    crate::panic::throw("select (no cases): goroutine resumed");
 }
 
 /// Models `runtime.selectgo` (select.go). Returns the index of the case
@@ -140,27 +187,26 @@ pub(crate) unsafe fn selectgo(scases: &[Scase], block_: bool) -> (isize, bool) {
     };
 
     // generate permuted order
-    let mut pollorder: Vec<usize> = Vec::with_capacity(ncases);
+    let mut pollorder = CaseBuf::<usize, INLINE_CASES>::new(ncases, 0);
     for i in 0..ncases {
-        let j = fastrandn(pollorder.len() as u32 + 1) as usize;
-        if j == pollorder.len() {
-            pollorder.push(i);
-        } else {
-            let moved = pollorder[j];
-            pollorder.push(moved);
-            pollorder[j] = i;
-        }
+        let j = fastrandn(i as u32 + 1) as usize;
+        pollorder[i] = pollorder[j];
+        pollorder[j] = i;
     }
     // sort the cases by hchan address to get the locking order.
-    let mut lockorder = pollorder.clone();
+    let mut lockorder = CaseBuf::<usize, INLINE_CASES>::new(ncases, 0);
+    lockorder.copy_from_slice(&pollorder);
     lockorder.sort_by_key(|&i| scases[i].c as usize);
-    let lockchans: Vec<*const Hchan> = lockorder.iter().map(|&i| scases[i].c).collect();
+    let mut lockchans = CaseBuf::<*const Hchan, INLINE_CASES>::new(ncases, ptr::null());
+    for (k, &i) in lockorder.iter().enumerate() {
+        lockchans[k] = scases[i].c;
+    }
 
     // lock all the channels involved in the select
     sellock(&lockchans);
 
     // pass 1 - look for something already waiting
-    for &casi in &pollorder {
+    for &casi in pollorder.iter() {
         let cas = scases[casi];
         // SAFETY: (caller) the channel is live; we hold its lock.
         let c = unsafe { &*cas.c };
@@ -214,15 +260,14 @@ pub(crate) unsafe fn selectgo(scases: &[Scase], block_: bool) -> (isize, bool) {
 
     // pass 2 - enqueue on all chans
     let select_done = AtomicU32::new(0);
-    let mut sgs: Vec<Sudog> = lockorder
-        .iter()
-        .map(|&casi| {
-            let mut sg = Sudog::new(GRef(gp), scases[casi].elem);
-            sg.is_select = true;
-            sg.select_done = &select_done;
-            sg
-        })
-        .collect();
+    let mut sgs =
+        CaseBuf::<Sudog, INLINE_CASES>::new(ncases, Sudog::new(GRef(gp), ptr::null_mut()));
+    for (k, &casi) in lockorder.iter().enumerate() {
+        let sg = &mut sgs[k];
+        sg.elem = scases[casi].elem;
+        sg.is_select = true;
+        sg.select_done = &select_done;
+    }
     let base: *mut Sudog = sgs.as_mut_ptr();
     for (k, &casi) in lockorder.iter().enumerate() {
         // SAFETY: k < sgs.len(); sgs is never resized, so the sudogs stay
@@ -272,7 +317,7 @@ pub(crate) unsafe fn selectgo(scases: &[Scase], block_: bool) -> (isize, bool) {
 
     let Some((casi, success)) = chosen else {
         selunlock(&lockchans);
-        proc::throw("selectgo: bad wakeup");
+        crate::panic::throw("selectgo: bad wakeup");
     };
     selunlock(&lockchans);
     if scases[casi].is_send {
@@ -407,7 +452,15 @@ impl<T: Send> SelectCase for SendCase<'_, T> {
 /// closed channel" if the chosen case sends on a closed channel. With no
 /// cases and no default it blocks forever (`select {}`).
 pub fn select(cases: &mut [&mut dyn SelectCase], default: bool) -> Option<usize> {
-    let scases: Vec<Scase> = cases.iter_mut().map(|c| c.scase()).collect();
+    let fill = Scase {
+        c: ptr::null(),
+        elem: ptr::null_mut(),
+        is_send: false,
+    };
+    let mut scases = CaseBuf::<Scase, INLINE_CASES>::new(cases.len(), fill);
+    for (k, c) in cases.iter_mut().enumerate() {
+        scases[k] = c.scase();
+    }
     // SAFETY: the cases borrow their channels and own their elements for
     // this call; a send case's element is given up iff it fires (then
     // `fire` records that it moved), a receive slot is written iff it fires

@@ -62,9 +62,11 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, 
 use std::time::Duration;
 
 use crate::note::Note;
-use crate::proc::{need_g, pidleget, pidleput, throw};
+use crate::panic::throw;
+use crate::proc::{pidleget, pidleput};
 use crate::runq::runqempty;
 use crate::runtime2::*;
+use crate::stubs::need_g;
 
 /// Stop-the-world state of a runtime (fields of Go's `schedt`).
 #[derive(Default)]
@@ -91,6 +93,9 @@ pub(crate) struct Stw {
     pub(crate) last_scan_ns: AtomicI64,
     /// The mark of the `gc()` cycle under way (see [`gc_mark`]).
     mark: Mutex<Mark>,
+    /// Go's `gcBlackenEnabled`: a mark is under way. `findRunnable` reads
+    /// it before it looks for the mark worker (under `mark`'s lock).
+    blacken_enabled: AtomicBool,
 }
 
 /// The state of a `gc()` mark (Go: `gcBlackenEnabled`, the mark worker
@@ -109,6 +114,12 @@ struct Mark {
 }
 
 impl Stw {
+    /// Go's `gcBlackenEnabled != 0`.
+    #[inline]
+    pub(crate) fn blacken_enabled(&self) -> bool {
+        self.blacken_enabled.load(Acquire)
+    }
+
     /// The mark state, locked.
     fn mark(&self) -> std::sync::MutexGuard<'_, Mark> {
         self.mark.lock().unwrap_or_else(|e| e.into_inner())
@@ -408,6 +419,7 @@ fn gc_mark() {
         mk.work_left = MARK_WORK_NS;
         mk.start_ns = sched.nanotime();
         mk.worker_ns = 0;
+        sched.stw.blacken_enabled.store(true, Release);
     }
     loop {
         crate::proc::gopark(WaitReason::GcWorkerIdle, |g| {
@@ -424,6 +436,7 @@ fn gc_mark() {
         mk.work_left -= slice;
         mk.worker_ns += slice;
         if mk.work_left <= 0 {
+            sched.stw.blacken_enabled.store(false, Release);
             return;
         }
     }

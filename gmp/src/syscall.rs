@@ -24,11 +24,11 @@
 
 use std::sync::atomic::Ordering::*;
 
-use crate::proc::{
-    Next, acquirep, getm, handoffp, mcall, need_g, pidleget, releasep, safepoint, throw,
-};
+use crate::panic::throw;
+use crate::proc::{Next, acquirep, handoffp, mcall, pidleget, releasep, safepoint};
 use crate::runq::globrunqput;
 use crate::runtime2::*;
+use crate::stubs::{getm, need_g};
 
 /// Models `runtime.entersyscall` / `reentersyscall` (proc.go).
 pub(crate) fn entersyscall(m: &'static M, gp: &'static G) {
@@ -75,7 +75,7 @@ pub(crate) fn entersyscallblock(m: &'static M, gp: &'static G) {
     gp.casgstatus(G_RUNNING, G_SYSCALL);
     let pp = releasep(m);
     let goid = gp.goid.load(Relaxed);
-    handoffp(pp, || {
+    handoffp(m.sched, pp, || {
         format!(
             "entersyscallblock: G{goid} handed off P{} before a blocking call",
             pp.id
@@ -92,7 +92,6 @@ pub(crate) fn exitsyscall() {
     let Some(gp) = load(&m.curg) else {
         throw("exitsyscall: no g")
     };
-    gp.waitsince.store(0, Relaxed);
     let oldp = take(&m.oldp);
     if exitsyscallfast(m, oldp) {
         if let Some(pp) = load(&m.p) {
@@ -103,7 +102,7 @@ pub(crate) fn exitsyscall() {
     }
     m.sched.counters.exitsyscall_slow.fetch_add(1, Relaxed);
     // Call the scheduler.
-    mcall(gp, Switch::ExitSyscall);
+    mcall(m, gp, Switch::ExitSyscall);
     // Scheduler returned, so we're allowed to run now (maybe on another M).
     let m = getm().unwrap_or_else(|| throw("exitsyscall: resumed off an M"));
     if let Some(pp) = load(&m.p) {

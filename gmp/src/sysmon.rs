@@ -31,9 +31,10 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::time::Duration;
 
-use crate::proc::{getm, handoffp, incidlelocked, mcall};
+use crate::proc::{handoffp, incidlelocked, mcall};
 use crate::runq::runqempty;
 use crate::runtime2::*;
+use crate::stubs::getm;
 
 /// Go's `forcePreemptNS`: the time slice given to a G before it is preempted.
 const FORCE_PREEMPT_NS: i64 = 10 * 1000 * 1000;
@@ -198,7 +199,7 @@ fn retake(sched: &'static Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
                     ""
                 };
                 let waited_us = (now - pd.syscallwhen) / 1000;
-                handoffp(pp, || match g {
+                handoffp(sched, pp, || match g {
                     Some(g) => format!(
                         "sysmon retook P{} from G{g} in syscall (seen {waited_us} us ago){why}",
                         pp.id
@@ -216,7 +217,7 @@ fn retake(sched: &'static Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
 /// at its next safepoint, and signals its M (`preemptM`).
 pub(crate) fn preemptone(sched: &Sched, pp: &P) -> bool {
     let Some(mp) = load(&pp.m) else { return false };
-    if crate::proc::getm().is_some_and(|me| std::ptr::eq(me, mp)) {
+    if crate::stubs::getm().is_some_and(|me| std::ptr::eq(me, mp)) {
         return false;
     }
     let Some(gp) = load(&mp.curg) else {
@@ -287,7 +288,7 @@ pub(crate) fn async_safe_point() {
     let want = gp.preempt.load(Relaxed) || load(&m.p).is_some_and(|pp| pp.preempt.load(Relaxed));
     if want && gp.readgstatus() == G_RUNNING && !m.incgo.load(Relaxed) && m.locks.load(Relaxed) == 0
     {
-        mcall(gp, Switch::Preempt);
+        mcall(m, gp, Switch::Preempt);
     }
 }
 
@@ -299,7 +300,7 @@ extern "C" fn sigurg_handler(
     // Go: doSigPreempt injects asyncPreempt here. gmp records the request on
     // this thread; the goroutine acts on it at its next async safe point.
     ASYNC_PREEMPT_SIGNALED.with(|c| c.set(true));
-    let m = crate::proc::getm_raw();
+    let m = crate::stubs::getm_raw();
     if !m.is_null() {
         // SAFETY: CUR_M holds null or a leaked M.
         unsafe { (*m).signal_pending.store(0, Release) };

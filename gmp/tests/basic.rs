@@ -10,10 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn rt(procs: usize) -> gmp::Runtime {
-    gmp::Runtime::builder().procs(procs).build().expect("build")
-}
-
 /// 10,000 goroutines, each yielding a few times, all finish (runq overflow
 /// to the global queue, stealing between 2 Ps).
 fn many_goroutines_finish() -> Result<(), String> {
@@ -135,7 +131,7 @@ fn goroutine_dump_groups() -> Result<(), String> {
                 gmp::sleep(Duration::from_secs(30));
             });
         }
-        gmp::sleep(Duration::from_millis(20));
+        wait_parked("sleep", 100)?;
         let dump = gmp::goroutine_dump();
         print!("{dump}");
         let want = format!("100 @ sleep, created at gmp/tests/basic.rs:{line}");
@@ -235,7 +231,7 @@ fn million_parked() -> Result<(), String> {
         while parked.load(Relaxed) < N {
             gmp::sleep(Duration::from_millis(10));
         }
-        gmp::sleep(Duration::from_millis(100));
+        wait_parked("sleep", N as u64)?;
         let rss1 = rss_bytes();
         let per_g = (rss1 - rss0) as f64 / N as f64;
         let maps = std::fs::read_to_string("/proc/self/maps")

@@ -18,36 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn rt(procs: usize) -> gmp::Runtime {
-    gmp::Runtime::builder().procs(procs).build().expect("build")
-}
-
 /// Goroutines the dump shows in `state` (e.g. "chan receive").
-fn parked_in(state: &str) -> u64 {
-    let needle = format!(" @ {state}, ");
-    gmp::goroutine_dump()
-        .lines()
-        .filter(|l| l.contains(&needle))
-        .filter_map(|l| l.split(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
-/// Polls until `n` goroutines are parked in `state` (10 s bound).
-fn wait_parked(state: &str, n: u64) -> Result<(), String> {
-    let t0 = Instant::now();
-    while parked_in(state) < n {
-        if t0.elapsed() > Duration::from_secs(10) {
-            return Err(format!(
-                "only {} of {n} goroutines parked in {state:?}:\n{}",
-                parked_in(state),
-                gmp::goroutine_dump()
-            ));
-        }
-        gmp::sleep(Duration::from_millis(1));
-    }
-    Ok(())
-}
-
 /// A value that counts its drops, to check that none is dropped twice or
 /// leaked.
 struct Counted(#[allow(dead_code)] u64, Arc<AtomicUsize>);
@@ -437,6 +408,53 @@ fn select_blocks_then_wakes() -> Result<(), String> {
     })
 }
 
+/// A select over more cases than selectgo keeps inline (8): a ready case is
+/// found in pass 1, a blocked select is woken on its 11th case, and none of
+/// its other sudogs is left on a channel.
+fn select_many_cases() -> Result<(), String> {
+    rt(2).block_on(|| {
+        const N: usize = 12;
+        let chans: Vec<gmp::Chan<usize>> = (0..N).map(|_| gmp::chan(0)).collect();
+        let ready = gmp::chan::<usize>(1);
+        ready.send(99);
+        let fired = {
+            let mut cases: Vec<gmp::RecvCase<'_, usize>> =
+                chans.iter().map(gmp::RecvCase::new).collect();
+            cases.push(gmp::RecvCase::new(&ready));
+            let mut dyns: Vec<&mut dyn gmp::SelectCase> = cases
+                .iter_mut()
+                .map(|c| c as &mut dyn gmp::SelectCase)
+                .collect();
+            let i = gmp::select(&mut dyns, false);
+            (i, cases[N].take())
+        };
+        ensure(fired == (Some(N), Some(99)), || {
+            format!("ready case: {fired:?}")
+        })?;
+        let w = chans[10].clone();
+        gmp::go(move || w.send(1010));
+        let fired = {
+            let mut cases: Vec<gmp::RecvCase<'_, usize>> =
+                chans.iter().map(gmp::RecvCase::new).collect();
+            let mut dyns: Vec<&mut dyn gmp::SelectCase> = cases
+                .iter_mut()
+                .map(|c| c as &mut dyn gmp::SelectCase)
+                .collect();
+            let i = gmp::select(&mut dyns, false);
+            (i, cases[10].take())
+        };
+        ensure(fired == (Some(10), Some(1010)), || {
+            format!("woken: {fired:?}")
+        })?;
+        for (k, c) in chans.iter().enumerate() {
+            ensure(c.try_send(k) == Err(k), || {
+                format!("stale receiver on case {k}")
+            })?;
+        }
+        Ok(())
+    })
+}
+
 /// The macro's accepted forms: block bodies without commas, a last arm
 /// without a trailing comma, `default` first, a `mut` binding,
 /// `select!` with only a default.
@@ -684,6 +702,7 @@ const CASES: &[Case] = &[
     Case::new("select_ready_and_default", select_ready_and_default),
     Case::new("select_blocks_then_wakes", select_blocks_then_wakes),
     Case::new("select_macro_forms", select_macro_forms),
+    Case::new("select_many_cases", select_many_cases),
     Case::new("select_fairness", select_fairness),
     Case::new("mpmc_procs1_unbuffered", mpmc_procs1_unbuffered),
     Case::new("mpmc_procs1_buffered", mpmc_procs1_buffered),

@@ -18,12 +18,6 @@ fn build(b: gmp::Builder) -> gmp::Runtime {
 }
 
 /// Waits (as a goroutine) until `flag` is set, waking every `every`.
-fn wait_flag(flag: &AtomicBool, every: Duration) {
-    while !flag.load(Acquire) {
-        gmp::sleep(every);
-    }
-}
-
 /// A loop without calls: only async safe points, until `stop` is set or
 /// `cap` passes. Returns whether `stop` ended it.
 fn tight_loop(stop: &AtomicBool, cap: Duration) -> bool {
@@ -227,7 +221,7 @@ fn sysmon_off_retakes_and_preempts_nothing() -> Result<(), String> {
 fn retake_exception_off_retakes_a_lone_syscaller() -> Result<(), String> {
     let b = gmp::Runtime::builder().procs(2).retake_exception(false);
     build(b).block_on(|| {
-        gmp::sleep(Duration::from_millis(20));
+        settle();
         let done = Arc::new(AtomicBool::new(false));
         let retakes = Arc::new(AtomicU64::new(0));
         let (d2, r2) = (done.clone(), retakes.clone());
@@ -303,7 +297,7 @@ fn threads_for_idle_readers(netpoll: bool) -> Result<i64, String> {
     });
     let b = gmp::Runtime::builder().procs(2).netpoll(netpoll);
     build(b).block_on(move || {
-        gmp::sleep(Duration::from_millis(20));
+        settle();
         let t0 = threads();
         let returned = Arc::new(AtomicU64::new(0));
         for _ in 0..N {
@@ -315,13 +309,15 @@ fn threads_for_idle_readers(netpoll: bool) -> Result<i64, String> {
                 r2.fetch_add(1, Release);
             });
         }
-        // Settle: readers block (netpoll off) or park (on); give sysmon
-        // time to hand every blocked P off.
+        // Readers block in read(2) (netpoll off: wait for sysmon to hand
+        // every blocked P off) or park on the poller (on: then leave sysmon
+        // 200 ms in which it could, wrongly, add threads).
         let t1 = Instant::now();
-        while !netpoll && t1.elapsed() < Duration::from_secs(3) && threads() < t0 + N - 1 {
+        while !netpoll && t1.elapsed() < Duration::from_secs(10) && threads() < t0 + N - 1 {
             gmp::sleep(Duration::from_millis(10));
         }
         if netpoll {
+            wait_parked("IO wait", N as u64)?;
             gmp::sleep(Duration::from_millis(200));
         }
         let added = threads() as i64 - t0 as i64;

@@ -1,7 +1,7 @@
 //! Loom models of two scheduler protocols, with gmp's real `Note`
 //! (src/note.rs, built on loom's primitives under `cfg(loom)`):
 //!
-//! 1. **M park/unpark** (`stopm` / `startm`, proc.rs): an M puts itself on
+//! 1. **M park/unpark** (`stopm` / `startm`, proc/idle.rs): an M puts itself on
 //!    the idle list under `sched.lock` and sleeps on its note; `startm` takes
 //!    it off the list under the lock, stores `nextp`, then wakes the note.
 //!    Checked: no lost wake-up (loom reports a deadlock if the M sleeps for
@@ -14,7 +14,7 @@
 //!    idle, never lost.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p gmp --release --test loom`.
-//! The models mirror the functions of proc.rs/syscall.rs/sysmon.rs line by
+//! The models mirror the functions of proc/, syscall.rs and sysmon.rs line by
 //! line but on small index-based structures (loom cannot drive the real
 //! threads and coroutines).
 

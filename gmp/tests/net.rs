@@ -15,26 +15,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use gmp::net::{TcpListener, TcpStream};
 
-fn rt(procs: usize) -> gmp::Runtime {
-    gmp::Runtime::builder()
-        .procs(procs)
-        .build()
-        .expect("build runtime")
-}
-
 /// Sleeps (as a goroutine) until `cond` holds or `cap` passes; returns
 /// whether it held.
-fn wait_until(cap: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while !cond() {
-        if t0.elapsed() > cap {
-            return false;
-        }
-        gmp::sleep(Duration::from_millis(2));
-    }
-    true
-}
-
 /// `n` connected pairs (client, server side) through one listener.
 fn pairs(n: usize) -> Result<Vec<(TcpStream, TcpStream)>, String> {
     let ln = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
@@ -142,7 +124,7 @@ fn parked_reader_woken_by_data() -> Result<(), String> {
             let r = read_exact(&s, 5);
             *g2.lock().unwrap() = Some(r.map_err(|e| e.to_string()));
         });
-        gmp::sleep(Duration::from_millis(50));
+        wait_parked("IO wait", 1)?;
         let dump = gmp::goroutine_dump();
         ensure(got.lock().unwrap().is_none(), || {
             "reader returned before any data was sent".into()
@@ -215,7 +197,7 @@ fn close_wakes_parked_reader() -> Result<(), String> {
             let r = s2.read(&mut buf);
             *g2.lock().unwrap() = Some(r.map_err(|e| e.to_string()));
         });
-        gmp::sleep(Duration::from_millis(30));
+        wait_parked("IO wait", 1)?;
         ensure(got.lock().unwrap().is_none(), || {
             "reader returned early".into()
         })?;
@@ -491,7 +473,7 @@ fn sysmon_polls_while_ps_busy() -> Result<(), String> {
             let r = read_exact(&s, 1);
             *w2.lock().unwrap() = Some((r.is_ok(), !b2.load(Acquire)));
         });
-        gmp::sleep(Duration::from_millis(20)); // the reader parks
+        wait_parked("IO wait", 1)?;
         let b3 = busy_done.clone();
         gmp::go(move || {
             spin_for(Duration::from_millis(400));
@@ -571,7 +553,7 @@ fn parked_writer_woken_when_peer_reads() -> Result<(), String> {
             let r = c.write(&data);
             *d2.lock().unwrap() = Some(r.map_err(|e| e.to_string()));
         });
-        gmp::sleep(Duration::from_millis(50));
+        wait_parked("IO wait", 1)?;
         let dump = gmp::goroutine_dump();
         ensure(done.lock().unwrap().is_none(), || {
             "16 MiB write finished with nobody reading".into()

@@ -12,20 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn rt(procs: usize) -> gmp::Runtime {
-    gmp::Runtime::builder()
-        .procs(procs)
-        .build()
-        .expect("build runtime")
-}
-
 /// Waits (as a goroutine) until `flag` is set.
-fn wait_flag(flag: &AtomicBool) {
-    while !flag.load(Acquire) {
-        gmp::sleep(Duration::from_millis(1));
-    }
-}
-
 /// What happened while one G made a 5 ms call through `enter` (a syscall
 /// flavour) and another G kept spinning, runnable, at procs 1.
 struct CallBesideBusyG {
@@ -37,10 +24,10 @@ struct CallBesideBusyG {
     busy_during: u64,
 }
 
-/// Runs the busy G and the 5 ms call (inside a goroutine, procs 1, after
-/// 20 ms for start-up to settle) and reports what the runtime did.
+/// Runs the busy G and the 5 ms call (inside a goroutine, procs 1, once
+/// start-up has settled) and reports what the runtime did.
 fn call_beside_busy_g(enter: fn(&dyn Fn())) -> CallBesideBusyG {
-    gmp::sleep(Duration::from_millis(20)); // let start-up settle
+    settle();
     let t0 = threads();
     let s0 = gmp::stats();
     let in_sys = Arc::new(AtomicBool::new(false));
@@ -64,7 +51,7 @@ fn call_beside_busy_g(enter: fn(&dyn Fn())) -> CallBesideBusyG {
         });
         d3.store(true, Release);
     });
-    wait_flag(&done);
+    wait_flag(&done, Duration::from_millis(1));
     let s1 = gmp::stats();
     let t1 = threads();
     CallBesideBusyG {
@@ -144,7 +131,7 @@ fn syscall_block_hands_off_at_once() -> Result<(), String> {
 /// cloned by the template thread, not by the locked thread.
 fn template_thread_creates_for_locked_ms() -> Result<(), String> {
     rt(1).block_on(|| {
-        gmp::sleep(Duration::from_millis(20));
+        settle();
         let done = Arc::new(AtomicBool::new(false));
         let d2 = done.clone();
         let release = Arc::new(AtomicBool::new(false));
@@ -226,7 +213,7 @@ fn template_thread_creates_for_locked_ms() -> Result<(), String> {
 /// at first sight and takes the sysretake path once.
 fn lone_yielding_g_not_retaken() -> Result<(), String> {
     rt(2).block_on(|| {
-        gmp::sleep(Duration::from_millis(20));
+        settle();
         let done = Arc::new(AtomicBool::new(false));
         let long_calls = Arc::new(AtomicU64::new(0));
         let retakes = Arc::new(AtomicU64::new(0));
@@ -268,7 +255,7 @@ fn lone_yielding_g_not_retaken() -> Result<(), String> {
 /// it, so no thread is added.
 fn lone_looping_g_sysretake() -> Result<(), String> {
     rt(2).block_on(|| {
-        gmp::sleep(Duration::from_millis(20));
+        settle();
         let t0 = threads();
         let s0 = gmp::stats();
         let done = Arc::new(AtomicBool::new(false));
@@ -454,7 +441,7 @@ fn locked_exit_kills_thread() -> Result<(), String> {
 /// on the idle list forever).
 fn threads_never_shrink() -> Result<(), String> {
     rt(2).block_on(|| {
-        gmp::sleep(Duration::from_millis(20));
+        settle();
         let t0 = threads();
         let left = Arc::new(AtomicU64::new(20));
         for _ in 0..20 {
@@ -574,7 +561,7 @@ fn long_running_g_is_preempted() -> Result<(), String> {
         gmp::go(move || {
             b2.store(!a2.load(Acquire), Release);
         });
-        wait_flag(&spinning_done);
+        wait_flag(&spinning_done, Duration::from_millis(1));
         gmp::sleep(Duration::from_millis(5));
         let preempts = gmp::stats().preempt_requests - s0.preempt_requests;
         println!(

@@ -23,20 +23,11 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn rt(procs: usize, timers: gmp::Timers) -> gmp::Runtime {
-    gmp::Runtime::builder()
-        .procs(procs)
-        .timers(timers)
-        .stw_watchdog(Some(Duration::from_secs(1)))
-        .build()
-        .expect("build")
-}
-
 /// `rounds` GC cycles from main while `busy` goroutines spin (safepoints
 /// only): every cycle completes and the busy goroutines keep running
 /// between cycles.
 fn stw_with_busy(procs: usize, busy: usize, rounds: u64) -> Result<(), String> {
-    rt(procs, gmp::Timers::Go1_19).block_on(move || {
+    rt_timers(procs, gmp::Timers::Go1_19).block_on(move || {
         let stop = Arc::new(AtomicBool::new(false));
         let work = Arc::new(AtomicU64::new(0));
         for _ in 0..busy {
@@ -85,7 +76,7 @@ fn stw_procs2_busy() -> Result<(), String> {
 /// taken to `_Pgcstop`, and the world stops and restarts while the
 /// syscall is still running.
 fn stw_with_g_in_syscall() -> Result<(), String> {
-    rt(2, gmp::Timers::Go1_19).block_on(|| {
+    rt_timers(2, gmp::Timers::Go1_19).block_on(|| {
         let in_call = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
         let (i2, d2) = (in_call.clone(), done.clone());
@@ -173,7 +164,7 @@ fn seed004_go1_14_1_hangs_and_is_diagnosed() -> Result<(), String> {
         eprintln!("DIAGNOSIS INCOMPLETE: missing {missing:?}");
         std::process::exit(4);
     });
-    rt(2, gmp::Timers::Go1_14_1).block_on(|| {
+    rt_timers(2, gmp::Timers::Go1_14_1).block_on(|| {
         let (gcs, fires) = seed004_load(8);
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(50) {
@@ -190,7 +181,7 @@ fn seed004_go1_14_1_hangs_and_is_diagnosed() -> Result<(), String> {
 /// Go 1.19's ordering: 5 s of the same load, GC cycles and timer fires
 /// advancing in each second, and no watchdog report.
 fn seed004_go1_19_runs_clean() -> Result<(), String> {
-    rt(2, gmp::Timers::Go1_19).block_on(|| {
+    rt_timers(2, gmp::Timers::Go1_19).block_on(|| {
         let (gcs, fires) = seed004_load(8);
         let mut windows = Vec::new();
         for _ in 0..5 {

@@ -1,5 +1,5 @@
-//! The command line every scenario binary shares (BRIEF.md, "Scenario
-//! binaries"):
+//! The command line every scenario binary shares (the runner's side of it
+//! is in ARCHITECTURE.md, "Scenario command line"):
 //!
 //! ```text
 //! <name> --runtime <gmp|tokio|go|threads> --duration <N>ms [--set key=value]... [--sample-ms N]

@@ -68,11 +68,6 @@
 //! The scenarios' integration tests share [`testing`]: running a scenario
 //! binary and collecting its protocol lines, stderr/stdout, status and
 //! thread counts, usage-error checks, and judging a sweep.yaml's verdicts.
-//!
-//! The gmp column is behind the cargo feature `gmp` (off until the gmp crate
-//! implements the API in BRIEF.md). Without it, `--runtime gmp` exits 2
-//! saying the column is not built; scenarios write their gmp arm inside
-//! [`gmp_or!`] so they compile either way.
 
 pub mod cli;
 pub mod emit;
@@ -80,7 +75,6 @@ pub mod hist;
 pub mod knobs;
 pub mod limits;
 pub mod probe;
-#[cfg(feature = "gmp")]
 pub mod rt_gmp;
 mod rt_threads;
 pub mod rt_tokio;
@@ -96,8 +90,7 @@ pub use probe::{Counter, Counters};
 /// there is one tokio in the workspace and no version to keep in step.
 pub use tokio;
 
-/// The gmp crate itself, for scenarios' gmp arms (inside [`gmp_or!`]).
-#[cfg(feature = "gmp")]
+/// The gmp crate itself, for scenarios' gmp arms.
 pub use gmp;
 
 use schedlab_protocol::metrics::{Line, PROTOCOL_VERSION, ProbeStats};
@@ -235,60 +228,6 @@ impl Ctx {
     }
 }
 
-/// Whether this build has the gmp column (scenario-kit's `gmp` feature).
-pub const GMP_BUILT: bool = cfg!(feature = "gmp");
-
-/// The error for the gmp arm of a scenario built without the `gmp` feature.
-pub fn gmp_not_built() -> anyhow::Error {
-    anyhow::Error::new(Usage(GMP_NOT_BUILT.to_string()))
-}
-
-const GMP_NOT_BUILT: &str = "--runtime gmp: the gmp column is not built yet: this binary was compiled \
-     without scenario-kit's `gmp` feature, which stays off until the gmp crate (the workspace's model \
-     of the Go scheduler) implements its public API. Use --runtime tokio (or go via reference/go).";
-
-/// Expands to its first block when scenario-kit has the `gmp` feature, to
-/// the second otherwise: `gmp_or!({ ctx.gmp(..) } else { Err(gmp_not_built()) })`.
-#[cfg(feature = "gmp")]
-#[macro_export]
-macro_rules! gmp_or {
-    ($on:block else $off:block) => {
-        $on
-    };
-}
-
-/// Expands to its first block when scenario-kit has the `gmp` feature, to
-/// the second otherwise: `gmp_or!({ ctx.gmp(..) } else { Err(gmp_not_built()) })`.
-#[cfg(not(feature = "gmp"))]
-#[macro_export]
-macro_rules! gmp_or {
-    ($on:block else $off:block) => {
-        $off
-    };
-}
-
-/// The knobs of a gmp runtime a scenario usually sets. Defined whether or
-/// not the `gmp` feature is on, so scenarios compile either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GmpConfig {
-    /// GOMAXPROCS.
-    pub procs: usize,
-    /// Go's `debug.SetMaxThreads` (10,000 by default in both).
-    pub max_threads: usize,
-    /// sysmon on (as in Go) or off (to show what it does).
-    pub sysmon: bool,
-}
-
-impl GmpConfig {
-    pub fn procs(procs: usize) -> GmpConfig {
-        GmpConfig {
-            procs,
-            max_threads: 10_000,
-            sysmon: true,
-        }
-    }
-}
-
 /// Runs a scenario binary: parse the command line, `hello`, the body,
 /// `summary`, exit. Never returns. See the module comment for the protocol.
 pub fn run(spec: Spec, body: impl FnOnce(Ctx) -> anyhow::Result<()>) -> ! {
@@ -299,9 +238,6 @@ pub fn run(spec: Spec, body: impl FnOnce(Ctx) -> anyhow::Result<()>) -> ! {
         Err(Ok(clap_err)) => clap_err.exit(),
         Err(Err(usage)) => exit_usage(&spec, &usage),
     };
-    if cfg.runtime == Runtime::Gmp && !GMP_BUILT {
-        exit_usage(&spec, &Usage(GMP_NOT_BUILT.to_string()));
-    }
     let gmp_debug = std::env::var("GMP_DEBUG").ok();
     let knob_plan = knobs::plan(cfg.runtime, &cfg.params, gmp_debug.as_deref());
     if let knobs::Plan::Reexec(value) = &knob_plan {

@@ -1,8 +1,9 @@
 //! System limits: naming the one a scenario hit, and raising the ones it
 //! may raise.
 //!
-//! Contract (BRIEF.md): a scenario that hits a system limit writes an
-//! `event` of kind `limit` whose text names the limit, then exits non-zero
+//! Contract (ARCHITECTURE.md, "Scenario command line"): a scenario that
+//! hits a system limit writes an `event` of kind `limit` whose text names
+//! the limit, then exits non-zero
 //! ([`LIMIT_EXIT_CODE`]); the runner records the point's outcome as `limit`.
 //! [`Ctx::limit`](crate::Ctx::limit) does both. This module only turns an
 //! OS error into the name of the limit behind it, so every scenario words it
@@ -67,6 +68,24 @@ pub fn raise_nofile(want: u64) -> io::Result<u64> {
     Ok(getrlimit(libc::RLIMIT_NOFILE)?.rlim_cur)
 }
 
+/// Tries to raise the hard RLIMIT_NOFILE to at least `want` (needs
+/// CAP_SYS_RESOURCE, up to fs.nr_open); true when the hard limit now allows
+/// `want`. The soft limit is left as it is ([`raise_nofile`] raises it).
+pub fn raise_hard_nofile(want: u64) -> bool {
+    let Ok(rl) = getrlimit(libc::RLIMIT_NOFILE) else {
+        return false;
+    };
+    if rl.rlim_max >= want {
+        return true;
+    }
+    let raised = libc::rlimit {
+        rlim_cur: rl.rlim_cur,
+        rlim_max: want,
+    };
+    // SAFETY: setrlimit reads the struct we own; failure (EPERM) is fine.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 }
+}
+
 fn getrlimit(res: libc::__rlimit_resource_t) -> io::Result<libc::rlimit> {
     let mut rl = libc::rlimit {
         rlim_cur: 0,
@@ -113,5 +132,13 @@ mod tests {
         let now = raise_nofile(1024).unwrap();
         assert!(now >= 1024.min(hard));
         assert!(now <= hard);
+    }
+
+    #[test]
+    fn hard_nofile_within_the_hard_limit_needs_no_privilege() {
+        let hard = getrlimit(libc::RLIMIT_NOFILE).unwrap().rlim_max;
+        assert!(raise_hard_nofile(hard), "the hard limit allows itself");
+        assert!(raise_hard_nofile(1), "and anything below it");
+        assert_eq!(getrlimit(libc::RLIMIT_NOFILE).unwrap().rlim_max, hard);
     }
 }

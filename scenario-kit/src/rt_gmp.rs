@@ -2,24 +2,22 @@
 //! runtime (the workspace's model of the Go 1.19 scheduler), with the probe
 //! as a goroutine.
 //!
-//! Behind the cargo feature `gmp` (off by default until the gmp crate lands;
-//! written against the public API fixed in BRIEF.md: `Runtime::builder()
-//! .procs().max_threads().sysmon().schedtrace().build()`, `block_on`,
-//! `go`, `sleep`, `stats`, `goroutine_dump`).
-//!
-//! * [`Ctx::gmp`] builds a runtime from a [`GmpConfig`]; [`Ctx::gmp_on`]
-//!   takes one the scenario built itself (for knobs the config lacks, such
-//!   as the timer implementation).
+//! * [`Ctx::gmp`] builds a runtime from a `gmp::Builder` and runs the body
+//!   as its main goroutine; [`Ctx::gmp_on`] takes a runtime the scenario
+//!   built itself.
 //! * The probe is `gmp::go(..)`-spawned and sleeps with `gmp::sleep` on the
 //!   1 ms grid (see [`crate::probe`]), so it parks like any goroutine and
 //!   adds no thread: the column's thread count is the model's own.
+//!   [`ProbeGoroutine`] is that goroutine, for a scenario that runs
+//!   `block_on` itself (timer_stw runs it on a thread of its own, so that
+//!   its main thread can end a run whose runtime is wedged).
 //! * Stopping: the body returns on the main goroutine, sets the probe's stop
 //!   flag, then waits for the probe goroutine to say it ended by polling a
 //!   flag with `gmp::sleep(1 ms)` (the smallest part of gmp's API: no
 //!   channel needed).
 //! * Counters in every `sample` line come from `gmp::stats()`: goroutines,
 //!   ms, ms_idle, ms_syscall, ms_spinning, ms_locked, ps_idle, ps_running,
-//!   ps_syscall, threads_created (the brief's API), and system_goroutines,
+//!   ps_syscall, threads_created, and system_goroutines,
 //!   ms_running, threads_exited, retakes (fields the gmp crate added), and
 //!   ps (GOMAXPROCS), so the report's scheduler trace can stack Ms and Ps
 //!   by state out of their totals.
@@ -27,25 +25,20 @@
 //!   an `event` of kind `threadcreate`: one line per M, `M<id> at <s> s:
 //!   <cause>` (the report groups them by cause).
 
-use crate::probe::{PERIOD, RuntimeCounters};
-use crate::{Ctx, GmpConfig, limits};
+use crate::probe::{PERIOD, Probe, RuntimeCounters};
+use crate::{Ctx, limits};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 impl Ctx {
-    /// Builds a gmp runtime from `cfg` and runs `body` as its main goroutine.
-    pub fn gmp<F>(&self, cfg: GmpConfig, body: F) -> anyhow::Result<()>
+    /// Builds a gmp runtime (`gmp::Runtime::builder().procs(n)...`) and runs
+    /// `body` as its main goroutine.
+    pub fn gmp<F>(&self, builder: gmp::Builder, body: F) -> anyhow::Result<()>
     where
         F: FnOnce(Ctx) -> anyhow::Result<()> + Send + 'static,
     {
-        let built = gmp::Runtime::builder()
-            .procs(cfg.procs)
-            .max_threads(cfg.max_threads)
-            .sysmon(cfg.sysmon)
-            .schedtrace(None)
-            .build();
-        match built {
+        match builder.build() {
             Ok(rt) => self.gmp_on(rt, body),
             Err(e) => Err(anyhow::anyhow!("building the gmp runtime: {e}")),
         }
@@ -56,24 +49,16 @@ impl Ctx {
     where
         F: FnOnce(Ctx) -> anyhow::Result<()> + Send + 'static,
     {
-        let probe = self.new_probe(gmp_counters());
+        let probe = self.new_probe(counters());
         let (p, ctx) = (probe.clone(), self.clone());
         let result = rt.block_on(move || {
-            let ended = Arc::new(AtomicBool::new(false));
-            let (pp, e) = (p.clone(), ended.clone());
-            gmp::go(move || {
-                crate::probe::run_blocking(&pp, gmp::sleep);
-                e.store(true, Ordering::Release);
-            });
+            let g = ProbeGoroutine::start(&p);
             let result = body(ctx.clone());
             ctx.event(
                 "threadcreate",
                 threadcreate_text(&gmp::thread_create_profile()),
             );
-            p.stop();
-            while !ended.load(Ordering::Acquire) {
-                gmp::sleep(PERIOD);
-            }
+            g.stop();
             result
         });
         self.record_probe(&probe.finish());
@@ -92,7 +77,39 @@ pub fn thread_limit(err: &std::io::Error) -> Option<String> {
     limits::thread_limit(err)
 }
 
-fn gmp_counters() -> RuntimeCounters {
+/// The probe running as a goroutine (call from a goroutine).
+pub struct ProbeGoroutine {
+    probe: Probe,
+    ended: Arc<AtomicBool>,
+}
+
+impl ProbeGoroutine {
+    /// Starts `probe` as a goroutine (`gmp::go`) that sleeps with
+    /// `gmp::sleep`.
+    pub fn start(probe: &Probe) -> ProbeGoroutine {
+        let ended = Arc::new(AtomicBool::new(false));
+        let (p, e) = (probe.clone(), ended.clone());
+        gmp::go(move || {
+            crate::probe::run_blocking(&p, gmp::sleep);
+            e.store(true, Ordering::Release);
+        });
+        ProbeGoroutine {
+            probe: probe.clone(),
+            ended,
+        }
+    }
+
+    /// Stops the probe and parks until its goroutine has ended.
+    pub fn stop(self) {
+        self.probe.stop();
+        while !self.ended.load(Ordering::Acquire) {
+            gmp::sleep(PERIOD);
+        }
+    }
+}
+
+/// The runtime counters of every `sample` line of the gmp column.
+pub fn counters() -> RuntimeCounters {
     Box::new(|c: &mut BTreeMap<String, f64>| {
         let s = gmp::stats();
         for (k, v) in [

@@ -8,6 +8,8 @@
 //! `gmp::syscall` (so, like a goroutine in a blocking syscall, it holds no
 //! P a sysmon retake could disturb).
 
+pub mod workloads;
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 

@@ -1,12 +1,15 @@
 //! Shared helpers for gmp's integration tests: a tiny harness that runs each
 //! case in a fresh child process (the thread counts a rule is about must not
-//! include threads of other cases, and a runtime's Ms never exit), and
-//! readers of /proc for thread counts and states.
+//! include threads of other cases, and a runtime's Ms never exit), readers
+//! of /proc for thread counts and states, runtime builders, and waits on a
+//! condition (never a fixed "let it settle" sleep: under load a fixed sleep
+//! is either too short or wasted).
 
 #![allow(dead_code)]
 
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering::Acquire};
 use std::time::{Duration, Instant};
 
 /// How a case's child process must end.
@@ -293,4 +296,89 @@ pub fn spin_for(d: Duration) -> u64 {
         gmp::safepoint();
     }
     n
+}
+
+/// A runtime with `procs` Ps and every other setting at its default.
+pub fn rt(procs: usize) -> gmp::Runtime {
+    gmp::Runtime::builder()
+        .procs(procs)
+        .build()
+        .expect("build runtime")
+}
+
+/// A runtime with `procs` Ps and the given timer ordering.
+pub fn rt_timers(procs: usize, timers: gmp::Timers) -> gmp::Runtime {
+    gmp::Runtime::builder()
+        .procs(procs)
+        .timers(timers)
+        .build()
+        .expect("build runtime")
+}
+
+/// Polls `cond` every millisecond (a `gmp::sleep`, so the caller parks
+/// between polls) until it holds or `cap` has passed; whether it held.
+pub fn wait_until(cap: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while !cond() {
+        if t0.elapsed() > cap {
+            return false;
+        }
+        gmp::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+/// Parks (`gmp::sleep(every)`) until `flag` is set. `every` is how often
+/// the caller wakes: a rule about sysmon's clock may need few wake-ups.
+pub fn wait_flag(flag: &AtomicBool, every: Duration) {
+    while !flag.load(Acquire) {
+        gmp::sleep(every);
+    }
+}
+
+/// How many user goroutines the dump shows parked with wait reason `state`
+/// (`chan send`, `sleep`, `IO wait`, ...).
+pub fn parked_in(state: &str) -> u64 {
+    let needle = format!(" @ {state}, ");
+    gmp::goroutine_dump()
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .filter_map(|l| l.split(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Waits (10 s at most) until at least `n` goroutines are parked in
+/// `state`; the error shows the dump.
+pub fn wait_parked(state: &str, n: u64) -> Result<(), String> {
+    if wait_until(Duration::from_secs(10), || parked_in(state) >= n) {
+        return Ok(());
+    }
+    Err(format!(
+        "only {} of {n} goroutines parked in {state:?}:\n{}",
+        parked_in(state),
+        gmp::goroutine_dump()
+    ))
+}
+
+/// Waits until the runtime's start-up is over, for a rule that counts
+/// threads or scheduler events from here on: the Ms that `runtime.main`'s
+/// start-up made (and the runtime goroutines it started) are done, so no
+/// thread is created, no M is locked or in a syscall, and only the caller
+/// runs Go code, for three polls in a row. Panics (failing the case) after
+/// 10 s: a runtime that never gets quiet is a bug, not a slow machine.
+pub fn settle() {
+    let t0 = Instant::now();
+    let mut last = usize::MAX;
+    let mut quiet = 0;
+    while quiet < 3 {
+        let s = gmp::stats();
+        let n = threads();
+        let still = n == last && s.ms_locked == 0 && s.ms_syscall == 0 && s.ms_running <= 1;
+        quiet = if still { quiet + 1 } else { 0 };
+        last = n;
+        if t0.elapsed() > Duration::from_secs(10) {
+            panic!("the runtime did not settle in 10 s: {n} threads, {s:?}");
+        }
+        gmp::sleep(Duration::from_millis(1));
+    }
 }

@@ -71,6 +71,67 @@ func BenchmarkGosched(b *testing.B) {
 	<-done
 }
 
+func BenchmarkSelect2(b *testing.B) {
+	in, quit, out := make(chan int), make(chan int), make(chan int)
+	go selectEcho(in, quit, out)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in <- i
+		<-out
+	}
+	b.StopTimer()
+	close(quit)
+}
+
+// selectEcho is the usual worker loop: a select over its input and a quit
+// channel, sending back what it receives until quit is closed.
+func selectEcho(in, quit <-chan int, out chan<- int) {
+	for {
+		select {
+		case v := <-in:
+			out <- v
+		case <-quit:
+			return
+		}
+	}
+}
+
+// wakeN is how many goroutines BenchmarkWakeAll10k wakes and
+// BenchmarkJoin10k joins.
+const wakeN = 10000
+
+func BenchmarkWakeAll10k(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c := make(chan struct{})
+		var parked, done sync.WaitGroup
+		parked.Add(wakeN)
+		done.Add(wakeN)
+		for j := 0; j < wakeN; j++ {
+			go func() {
+				parked.Done()
+				<-c
+				done.Done()
+			}()
+		}
+		parked.Wait()
+		b.StartTimer()
+		close(c)
+		done.Wait()
+	}
+}
+
+func BenchmarkJoin10k(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var wg sync.WaitGroup
+		wg.Add(wakeN)
+		for j := 0; j < wakeN; j++ {
+			go func() { wg.Done() }()
+		}
+		wg.Wait()
+	}
+}
+
 func BenchmarkSyscallGetpid(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		syscall.Syscall(syscall.SYS_GETPID, 0, 0, 0)

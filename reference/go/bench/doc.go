@@ -12,6 +12,9 @@
 //	BenchmarkChanPingPong        chan_ping_pong        unbuffered round trip: send to B, B receives and sends back, receive (2 hand-offs, 2 park/ready pairs)
 //	BenchmarkChanBuffered        chan_buffered         one send then one receive on a buffered channel by one goroutine (fast paths, no parking)
 //	BenchmarkGosched             gosched               runtime.Gosched at GOMAXPROCS 1 with one other goroutine looping on Gosched (2 switches per op)
+//	BenchmarkSelect2             Select2               unbuffered round trip to a worker whose loop is select { case v := <-in: out <- v; case <-quit: return }
+//	BenchmarkWakeAll10k          WakeAll10k            close a channel 10,000 parked receivers wait on, then wait until all ran (their spawning and parking is untimed)
+//	BenchmarkJoin10k             Join10k               start 10,000 goroutines that only call wg.Done, then wg.Wait
 //	BenchmarkSyscallGetpid       syscall_getpid        syscall.Syscall(SYS_GETPID): entersyscall + getpid + exitsyscall
 //	BenchmarkRawSyscallGetpid    raw_syscall_getpid    syscall.RawSyscall(SYS_GETPID): the bare system call
 //	BenchmarkTimerReset          timer_reset           Reset(1h) of a pending timer (modtimer on the P's heap; never fires)

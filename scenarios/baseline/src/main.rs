@@ -58,16 +58,11 @@ fn idle_on_tokio(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 fn idle_on_gmp(ctx: &Ctx) -> anyhow::Result<()> {
-    scenario_kit::gmp_or!({
-        let cfg = scenario_kit::GmpConfig::procs(ctx.params.usize("procs"));
-        ctx.gmp(cfg, |ctx| {
-            ctx.phase("load_start");
-            scenario_kit::gmp::sleep(ctx.duration);
-            ctx.phase("load_stop");
-            Ok(())
-        })
-    } else {
-        let _ = ctx;
-        Err(scenario_kit::gmp_not_built())
+    let procs = ctx.params.usize("procs");
+    ctx.gmp(scenario_kit::gmp::Runtime::builder().procs(procs), |ctx| {
+        ctx.phase("load_start");
+        scenario_kit::gmp::sleep(ctx.duration);
+        ctx.phase("load_stop");
+        Ok(())
     })
 }

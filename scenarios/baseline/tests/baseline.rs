@@ -71,14 +71,11 @@ fn check_protocol(
     samples
 }
 
-/// gmp, when scenario-kit is built with it: the protocol, and a thread
-/// floor in Go's range (main M + sysmon + start-up Ms: procs + 2, at most
-/// one more), which is what the sweep's verdicts ask of it.
+/// gmp: the protocol, and a thread floor in Go's range (main M + sysmon +
+/// start-up Ms: procs + 2, at most one more), which is what the sweep's
+/// verdicts ask of it.
 #[test]
-fn gmp_column_when_built_idles_like_go() {
-    if !scenario_kit::GMP_BUILT {
-        return;
-    }
+fn gmp_column_idles_like_go() {
     for procs in [1, 2] {
         let (lines, threads, stdout) = run_column("gmp", procs);
         let samples = check_protocol("gmp", procs, &lines, &stdout);
@@ -130,14 +127,6 @@ fn user_mistakes_exit_2_with_a_message() {
     ] {
         testing::assert_usage_error(BIN, args, want);
     }
-}
-
-#[test]
-fn gmp_without_the_feature_says_so_and_exits_2() {
-    if scenario_kit::GMP_BUILT {
-        return; // built with gmp: the column runs (covered by the runner's quick run)
-    }
-    testing::assert_usage_error(BIN, &["--runtime", "gmp"], "gmp column is not built yet");
 }
 
 #[test]

@@ -242,13 +242,14 @@ impl Limits {
     /// event when the fds cannot be had.
     fn prepare(ctx: &Ctx, p: &Point) -> Limits {
         let base = p.conns as u64 + 256;
-        let keep_dups = p.variant == Variant::Bug && raise_hard_nofile(base + p.conns as u64);
+        let keep_dups = p.variant == Variant::Bug
+            && scenario_kit::limits::raise_hard_nofile(base + p.conns as u64);
         let want = if keep_dups {
             base + p.conns as u64
         } else {
             base
         };
-        raise_hard_nofile(want);
+        scenario_kit::limits::raise_hard_nofile(want);
         let got = scenario_kit::limits::raise_nofile(want).unwrap_or(0);
         let (pid_max, thr_max, cg) = (
             read_num("/proc/sys/kernel/pid_max"),
@@ -286,28 +287,6 @@ impl Limits {
         }
         Limits { keep_dups }
     }
-}
-
-/// Tries to raise the hard RLIMIT_NOFILE to at least `want` (needs
-/// CAP_SYS_RESOURCE, up to fs.nr_open); true when the hard limit allows it.
-fn raise_hard_nofile(want: u64) -> bool {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes the struct we own and nothing else.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
-        return false;
-    }
-    if rl.rlim_max >= want {
-        return true;
-    }
-    let raised = libc::rlimit {
-        rlim_cur: rl.rlim_cur,
-        rlim_max: want,
-    };
-    // SAFETY: setrlimit reads the struct we own; failure (EPERM) is fine.
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 }
 }
 
 fn read_num(path: &str) -> u64 {
@@ -749,9 +728,10 @@ mod gmp_column {
         let server =
             Server::start(p.interval).map_err(|e| e.context("starting the heartbeat server"))?;
         let addr = server.addr;
-        let mut cfg = scenario_kit::GmpConfig::procs(p.procs);
-        cfg.max_threads = p.max_threads;
-        let result = ctx.gmp(cfg, move |ctx| client(&ctx, p, limits, addr));
+        let builder = scenario_kit::gmp::Runtime::builder()
+            .procs(p.procs)
+            .max_threads(p.max_threads);
+        let result = ctx.gmp(builder, move |ctx| client(&ctx, p, limits, addr));
         drop(server);
         result
     }

@@ -210,8 +210,8 @@ fn c_loop_until(deadline: Instant) -> u64 {
 // gmp: ffi, locked, locked_exit, raw_ffi
 
 fn on_gmp(ctx: &Ctx, plan: Plan) -> anyhow::Result<()> {
-    let cfg = scenario_kit::GmpConfig::procs(plan.procs);
-    ctx.gmp(cfg, move |ctx| spin_gmp(&ctx, plan))
+    let builder = scenario_kit::gmp::Runtime::builder().procs(plan.procs);
+    ctx.gmp(builder, move |ctx| spin_gmp(&ctx, plan))
 }
 
 fn spin_gmp(ctx: &Ctx, plan: Plan) -> anyhow::Result<()> {

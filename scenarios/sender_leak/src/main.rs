@@ -409,13 +409,8 @@ fn record_flood(ctx: &Ctx, spawn: Duration, took: Duration) {
 // ------------------------------------------------------------ gmp
 
 fn on_gmp(ctx: &Ctx, w: Workload) -> anyhow::Result<()> {
-    scenario_kit::gmp_or!({
-        let cfg = scenario_kit::GmpConfig::procs(cores());
-        ctx.gmp(cfg, move |ctx| gmp_column::run(&ctx, w))
-    } else {
-        let _ = (ctx, w);
-        Err(scenario_kit::gmp_not_built())
-    })
+    let builder = scenario_kit::gmp::Runtime::builder().procs(cores());
+    ctx.gmp(builder, move |ctx| gmp_column::run(&ctx, w))
 }
 
 mod gmp_column {

@@ -371,8 +371,8 @@ impl CallLog {
 // gmp: wrapped and raw
 
 fn on_gmp(ctx: &Ctx, plan: Plan) -> anyhow::Result<()> {
-    let cfg = scenario_kit::GmpConfig::procs(plan.procs);
-    ctx.gmp(cfg, move |ctx| load_and_tail_gmp(&ctx, plan))
+    let builder = scenario_kit::gmp::Runtime::builder().procs(plan.procs);
+    ctx.gmp(builder, move |ctx| load_and_tail_gmp(&ctx, plan))
 }
 
 fn load_and_tail_gmp(ctx: &Ctx, plan: Plan) -> anyhow::Result<()> {

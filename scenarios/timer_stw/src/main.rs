@@ -54,6 +54,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use scenario_kit::gmp;
+use scenario_kit::probe::Probe;
+use scenario_kit::rt_gmp::ProbeGoroutine;
+use scenario_kit::selfstat::cpu_seconds;
 use scenario_kit::{Counter, Ctx, Kind, ParamSpec, Runtime, Spec};
 
 const SPEC: Spec = Spec {
@@ -157,7 +160,7 @@ fn run_gmp(ctx: &Ctx) -> anyhow::Result<()> {
         c2.event("diagnosis", d.text.clone());
     });
 
-    let probe = ctx.new_probe(gmp_counters());
+    let probe = ctx.new_probe(counters());
     let (tx, rx) = mpsc::channel::<anyhow::Result<()>>();
     let (p2, l3, c3) = (probe.clone(), load.clone(), ctx.clone());
     // m0: a thread of its own, so that the main thread can end the run
@@ -241,17 +244,8 @@ fn wait_for_end_or_hang(
 
 /// The main goroutine: the probe, the seed's three goroutines, the
 /// duration.
-fn main_goroutine(
-    ctx: Ctx,
-    load: Arc<Load>,
-    probe: scenario_kit::probe::Probe,
-) -> anyhow::Result<()> {
-    let ended = Arc::new(AtomicBool::new(false));
-    let (pp, e) = (probe.clone(), ended.clone());
-    gmp::go(move || {
-        scenario_kit::probe::run_blocking(&pp, gmp::sleep);
-        e.store(true, Release);
-    });
+fn main_goroutine(ctx: Ctx, load: Arc<Load>, probe: Probe) -> anyhow::Result<()> {
+    let probe = ProbeGoroutine::start(&probe);
     ctx.phase("load_start");
     *load.load_start.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     let l = load.clone();
@@ -280,9 +274,6 @@ fn main_goroutine(
     gmp::sleep(ctx.duration);
     load.stop.store(true, Release);
     probe.stop();
-    while !ended.load(Acquire) {
-        gmp::sleep(Duration::from_millis(1));
-    }
     Ok(())
 }
 
@@ -337,33 +328,12 @@ fn model_check() -> String {
     format!("{buggy}\n{fixed}")
 }
 
-/// CPU time of this process so far (utime + stime from /proc/self/stat, in
-/// USER_HZ = 100 ticks per second, the Linux ABI value).
-fn cpu_seconds() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = s.rsplit_once(')').map_or("", |x| x.1);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (tick(11) + tick(12)) / 100.0
-}
-
-/// The runtime counters of every sample line (as the kit's gmp adapter,
-/// plus the stop-the-world count).
-fn gmp_counters() -> scenario_kit::probe::RuntimeCounters {
-    Box::new(|c| {
-        let s = gmp::stats();
-        for (k, v) in [
-            ("goroutines", s.goroutines as f64),
-            ("ms", s.ms as f64),
-            ("ms_idle", s.ms_idle as f64),
-            ("ms_spinning", s.ms_spinning as f64),
-            ("ms_running", s.ms_running as f64),
-            ("ps_idle", s.ps_idle as f64),
-            ("ps_running", s.ps_running as f64),
-            ("threads_created", s.threads_created as f64),
-            ("stw_stops", gmp::stw_stats().0 as f64),
-        ] {
-            c.insert(k.to_string(), v);
-        }
+/// The runtime counters of every sample line: the kit's gmp counters and
+/// the stop-the-world count.
+fn counters() -> scenario_kit::probe::RuntimeCounters {
+    let mut kit = scenario_kit::rt_gmp::counters();
+    Box::new(move |c| {
+        kit(c);
+        c.insert("stw_stops".to_string(), gmp::stw_stats().0 as f64);
     })
 }
