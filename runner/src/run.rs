@@ -861,6 +861,7 @@ fn finish(run_dir: &Path, meta: &RunMeta) -> Result<(bool, Vec<String>)> {
     let rendered = match schedlab_report::render(run_dir) {
         Ok(r) => {
             println!("report: {}", r.html.display());
+            write_results_index(run_dir);
             true
         }
         Err(e) => {
@@ -872,11 +873,32 @@ fn finish(run_dir: &Path, meta: &RunMeta) -> Result<(bool, Vec<String>)> {
     Ok((rendered, unmet))
 }
 
+/// Refreshes `results/index.html` (every run, newest first) when the run
+/// directory lives in a folder named `results` (the default); a run written
+/// elsewhere with `--out` leaves that folder alone. A failure is a warning.
+fn write_results_index(run_dir: &Path) {
+    let Some(parent) = run_dir.parent() else {
+        return;
+    };
+    if parent.file_name().is_some_and(|n| n == "results") {
+        match schedlab_report::write_index(parent) {
+            Ok(p) => println!("all runs: {}", p.display()),
+            Err(e) => eprintln!("schedlab: warning: results index not written: {e:#}"),
+        }
+    }
+}
+
 /// Reads a run directory's run.json; a missing or unreadable one is a
 /// user error (exit 2).
 pub fn read_meta(run_dir: &Path) -> Result<RunMeta> {
-    let bytes = std::fs::read(run_dir.join(RUN_META))
-        .map_err(|e| user(format!("{}: not a run directory ({e})", run_dir.display())))?;
+    let bytes = std::fs::read(run_dir.join(RUN_META)).map_err(|e| {
+        user(format!(
+            "{}: not a run directory: {} is missing or unreadable ({e}); \
+                 a run directory (results/<run-id>/) holds {RUN_META}, written when the run starts",
+            run_dir.display(),
+            RUN_META
+        ))
+    })?;
     serde_json::from_slice(&bytes)
         .map_err(|e| user(format!("{}: unreadable run.json: {e}", run_dir.display())))
 }
