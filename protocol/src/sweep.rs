@@ -6,6 +6,7 @@
 //! runtimes: [gmp, tokio, go]
 //! duration: 5s              # load + tail as the scenario splits it
 //! grace: 5s                 # extra time before the runner kills the point
+//! go_schedtrace: false      # optional (default true): go column without GODEBUG=schedtrace
 //! repeats: 3
 //! grid:                     # cartesian product, in this order
 //!   procs: [1, 2]
@@ -174,10 +175,25 @@ pub struct Sweep {
     /// runtime is absent on purpose (e.g. "tokio has no stop-the-world").
     #[serde(default)]
     pub notes: BTreeMap<String, String>,
+    /// Whether the go column runs with `GODEBUG=schedtrace` (the report's
+    /// scheduler trace). `false` for a scenario whose Go program can die of
+    /// thread exhaustion: Go 1.19's `startpanic_m` calls `schedtrace(true)`,
+    /// which takes `sched.lock`, and `checkmcount` throws with `sched.lock`
+    /// held, so with schedtrace on the crash deadlocks instead of exiting.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub go_schedtrace: bool,
 }
 
 fn one() -> u32 {
     1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Overrides of the full profile (`default:` or `quick:`): scalars and

@@ -70,6 +70,7 @@ fn odd_values_render_without_panic() {
         verdicts: Vec::new(),
         fidelity: Vec::new(),
         notes: BTreeMap::new(),
+        go_schedtrace: true,
     };
     let meta = RunMeta {
         run_id: "odd".into(),

@@ -102,6 +102,7 @@ fn sweep(name: &str, plots: Vec<PlotSpec>) -> Sweep {
             "tokio".to_string(),
             "tokio has no sysmon & no P handoff".to_string(),
         )]),
+        go_schedtrace: true,
     }
 }
 
