@@ -197,7 +197,18 @@ pub fn display_unit(name: &str, max: f64) -> (&'static str, f64) {
 
 /// An axis title: words, then the unit and the scale in parentheses,
 /// "probe p99 lateness (ms, log scale)".
+/// A unit the sweep's own label wrote ("lateness p99 (ms)") gives way to
+/// the unit the values are drawn in, so an axis never says "(ms) (s)".
 pub fn axis_title(words: &str, unit: &str, log: bool) -> String {
+    const UNITS: [&str; 9] = ["us", "µs", "ms", "s", "bytes", "B", "KiB", "MiB", "cores"];
+    let words = match words
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|w| w.rsplit_once(" ("))
+    {
+        Some((head, u)) if !unit.is_empty() && UNITS.contains(&u) => head,
+        _ => words,
+    };
     let paren: Vec<&str> = [unit, if log { "log scale" } else { "" }]
         .into_iter()
         .filter(|s| !s.is_empty() && !words.contains(&format!("({s})")))
@@ -264,6 +275,11 @@ mod tests {
         );
         assert_eq!(metric_axis("threads_median", 3.0).0, "threads median");
         assert_eq!(axis_title("OS threads", "", true), "OS threads (log scale)");
+        assert_eq!(
+            axis_title("heartbeat lateness p99 (ms)", "s", true),
+            "heartbeat lateness p99 (s, log scale)"
+        );
+        assert_eq!(axis_title("threads (peak)", "", false), "threads (peak)");
         assert_eq!(
             axis_title("lateness", "ms", true),
             "lateness (ms, log scale)"

@@ -67,7 +67,7 @@ pub fn goroutine_groups(text: &str) -> (Option<u64>, Vec<Group>) {
             groups.push(Group { count, state, site });
         }
     }
-    groups.sort_by(|a, b| b.count.cmp(&a.count));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
     (total, groups)
 }
 
@@ -125,7 +125,7 @@ pub fn threadcreate_groups(text: &str) -> Vec<CauseGroup> {
             }),
         }
     }
-    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out.sort_by_key(|g| std::cmp::Reverse(g.count));
     out
 }
 

@@ -266,6 +266,17 @@ fn list(root: &std::path::Path, json: bool) -> i32 {
     if bad { 2 } else { 0 }
 }
 
+/// For the commands whose output is made to be piped (`list | head`,
+/// `compare | less`): a reader that goes away ends the process quietly, as
+/// it ends `ls`, instead of a "failed printing to stdout" panic. Not for
+/// the run commands, which own child processes and pipes and must clean up.
+fn quiet_on_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: restores the default disposition before any thread is
+    // started; no Rust handler is replaced or observed.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 fn real_main() -> anyhow::Result<i32> {
     let cli = Cli::parse();
     let root = || {
@@ -273,6 +284,9 @@ fn real_main() -> anyhow::Result<i32> {
             .map_err(|e| anyhow::Error::new(UserError(e.to_string())))
     };
     let bin_dir = discover::bin_dir(cli.bin_dir.as_deref());
+    if matches!(cli.cmd, Cmd::List { .. } | Cmd::Compare { .. }) {
+        quiet_on_closed_pipe();
+    }
     match &cli.cmd {
         Cmd::List { json } => Ok(list(&root()?, *json)),
         Cmd::Run { scenario, knobs } => {

@@ -190,8 +190,12 @@ fn guarded<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
 pub const TITLE_PX: u32 = 20;
 const TITLE_LINE: u32 = 26;
 
+/// Regular weight: the bitmap backend draws (and measures) titles in the
+/// regular face whatever the style asks, while a browser draws the SVG's
+/// `font-weight="bold"` about 15% wider, so a bold title measured to fit
+/// ran off the right edge of the SVG. One weight keeps PNG and SVG alike.
 fn title_font() -> FontDesc<'static> {
-    (FONT, TITLE_PX).into_font().style(FontStyle::Bold)
+    (FONT, TITLE_PX).into_font()
 }
 
 /// The title's lines for a figure `width` wide: one line when it fits,
