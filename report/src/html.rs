@@ -16,7 +16,7 @@
 use crate::load::EventLine;
 use crate::tables::{self, Cell, Table};
 pub(crate) use crate::text::html as esc;
-use crate::{PlotOut, Report, ScenarioOut, capped_event_text, text, views};
+use crate::{PlotOut, Report, ScenarioOut, capped_event_text, text};
 use schedlab_protocol::results::RunStatus;
 use std::fmt::Write as _;
 
@@ -312,7 +312,8 @@ fn plots(_: &Report<'_>, s: &ScenarioOut<'_>) -> String {
     if !s.not_in_profile.is_empty() {
         let _ = writeln!(
             o,
-            "<p class=\"note\">Full profile only (no point of this profile matches): {}.</p>",
+            "<p class=\"note\">{}: {}.</p>",
+            text::NOT_IN_PROFILE,
             s.not_in_profile
                 .iter()
                 .map(|t| format!("<i>{}</i>", esc(t)))
@@ -408,73 +409,39 @@ fn event_body(runtime: &str, e: &EventLine) -> String {
     }
 }
 
-/// Most rows shown of a grouped profile.
-const MAX_GROUPS: usize = 25;
-
-/// A goroutine dump grouped by state and site, largest group first.
+/// A goroutine dump grouped by state and site, largest group first (the
+/// raw text when it does not group).
 pub(crate) fn goroutine_table(runtime: &str, e: &EventLine) -> String {
-    let (total, groups) = views::goroutine_groups(&e.text);
-    if groups.is_empty() {
-        return format!(
+    match tables::goroutine_profile(&e.text) {
+        Some((total, t)) => format!(
+            "<p><b>goroutine profile</b> ({}): total {}, grouped by state and site</p>\n{}",
+            esc(runtime),
+            total.map_or("?".to_string(), |t| t.to_string()),
+            table(&t, "profile")
+        ),
+        None => format!(
             "<p><b>goroutine dump</b> ({}):</p>\n<pre>{}</pre>\n",
             esc(runtime),
             esc(&capped_event_text(&e.text))
-        );
+        ),
     }
-    let mut o = format!(
-        "<p><b>goroutine profile</b> ({}): total {}, {} group(s)</p>\n<table class=\"profile\">\n<thead><tr><th>goroutines</th><th>state</th><th>where</th></tr></thead>\n<tbody>\n",
-        esc(runtime),
-        total.map_or("?".to_string(), |t| t.to_string()),
-        groups.len()
-    );
-    for g in groups.iter().take(MAX_GROUPS) {
-        let _ = writeln!(
-            o,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            g.count,
-            esc(&g.state),
-            esc(&g.site)
-        );
-    }
-    if groups.len() > MAX_GROUPS {
-        let _ = writeln!(
-            o,
-            "<tr><td colspan=\"3\" class=\"na\">… {} more group(s) in the .jsonl</td></tr>",
-            groups.len() - MAX_GROUPS
-        );
-    }
-    o.push_str("</tbody>\n</table>\n");
-    o
 }
 
-/// gmp's thread-creation profile: Ms grouped by cause.
+/// gmp's thread-creation profile: Ms grouped by cause (the raw text when it
+/// does not group).
 pub(crate) fn threadcreate_table(runtime: &str, e: &EventLine) -> String {
-    let groups = views::threadcreate_groups(&e.text);
-    let total: u64 = groups.iter().map(|g| g.count).sum();
-    let mut o = format!(
-        "<p><b>threadcreate profile</b> ({}): {total} thread(s) created, by cause (numbers in a cause replaced by #)</p>\n<table class=\"profile\">\n<thead><tr><th>threads</th><th>cause</th><th>first at</th><th>last at</th><th>one of them, as recorded</th></tr></thead>\n<tbody>\n",
-        esc(runtime)
-    );
-    for g in groups.iter().take(MAX_GROUPS) {
-        let _ = writeln!(
-            o,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{} s</td><td class=\"num\">{} s</td><td>{}</td></tr>",
-            g.count,
-            esc(&g.cause),
-            text::num(g.first_s),
-            text::num(g.last_s),
-            esc(&g.example)
-        );
+    match tables::threadcreate_profile(&e.text) {
+        Some((total, t)) => format!(
+            "<p><b>threadcreate profile</b> ({}): {total} thread(s) created, by cause (numbers in a cause replaced by #)</p>\n{}",
+            esc(runtime),
+            table(&t, "profile")
+        ),
+        None => format!(
+            "<p><b>threadcreate</b> ({}):</p>\n<pre>{}</pre>\n",
+            esc(runtime),
+            esc(&capped_event_text(&e.text))
+        ),
     }
-    if groups.len() > MAX_GROUPS {
-        let _ = writeln!(
-            o,
-            "<tr><td colspan=\"5\" class=\"na\">… {} more cause(s) in the .jsonl</td></tr>",
-            groups.len() - MAX_GROUPS
-        );
-    }
-    o.push_str("</tbody>\n</table>\n");
-    o
 }
 
 fn table(t: &Table, class: &str) -> String {

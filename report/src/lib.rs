@@ -193,7 +193,13 @@ fn draw_plots(
     }
     let dir = run.dir.join("plots").join(&sc.name);
     let mut used = BTreeSet::new();
-    let planned = sweep.expand(&sweep.runtimes).unwrap_or_default();
+    // The plan, for telling "full profile only" plots apart; a plan too
+    // large to walk here (a 10^6-point grid) draws every plot instead.
+    let planned: Vec<_> = if sweep.runs_bound(&sweep.runtimes) <= MAX_PLAN_WALK {
+        sweep.expand(&sweep.runtimes).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let (drawn, skipped): (Vec<_>, Vec<_>) = sweep
         .plots
         .iter()
@@ -249,9 +255,13 @@ fn draw_plots(
     (outs, not_in_profile)
 }
 
-/// Whether a plot's `where` matches a point this profile planned (a
-/// `where` that names something the plan does not know counts as a
-/// match: the drawn figure will say what is missing).
+/// The largest plan (point runs before skips) whose points are walked to
+/// leave out the plots no planned point matches.
+const MAX_PLAN_WALK: u128 = 20_000;
+
+/// Whether a plot's `where` matches a point this profile planned (an empty
+/// plan is unknown: yes; a `where` that names something the plan does not
+/// know counts as a match: the drawn figure will say what is missing).
 fn in_profile(
     spec: &schedlab_protocol::sweep::PlotSpec,
     planned: &[schedlab_protocol::sweep::PointSpec],

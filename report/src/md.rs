@@ -14,7 +14,7 @@
 
 use crate::tables::{self, Table};
 use crate::text::{self, md_cell};
-use crate::{PlotOut, Report, ScenarioOut, capped_event_text, views};
+use crate::{PlotOut, Report, ScenarioOut, capped_event_text};
 use schedlab_protocol::results::RunStatus;
 use std::fmt::Write as _;
 
@@ -191,7 +191,8 @@ fn plots(o: &mut String, _: &Report<'_>, s: &ScenarioOut<'_>) {
     if !s.not_in_profile.is_empty() {
         let _ = writeln!(
             o,
-            "Full profile only (no point of this profile matches): {}.\n",
+            "{}: {}.\n",
+            text::NOT_IN_PROFILE,
             s.not_in_profile
                 .iter()
                 .map(|t| format!("*{}*", md_cell(t)))
@@ -223,8 +224,8 @@ fn diagnostics(o: &mut String, _: &Report<'_>, s: &ScenarioOut<'_>) {
             e.repeat
         );
         let grouped = match e.event.kind.as_str() {
-            "goroutine_dump" => goroutine_table(&e.event.text),
-            "threadcreate" => threadcreate_table(&e.event.text),
+            "goroutine_dump" => tables::goroutine_profile(&e.event.text).map(|(_, t)| t),
+            "threadcreate" => tables::threadcreate_profile(&e.event.text).map(|(_, t)| t),
             _ => None,
         };
         match grouped {
@@ -239,48 +240,6 @@ fn diagnostics(o: &mut String, _: &Report<'_>, s: &ScenarioOut<'_>) {
             }
         }
     }
-}
-
-fn goroutine_table(text: &str) -> Option<Table> {
-    let (_, groups) = views::goroutine_groups(text);
-    (!groups.is_empty()).then(|| Table {
-        head: vec!["goroutines".into(), "state".into(), "where".into()],
-        rows: groups
-            .iter()
-            .take(25)
-            .map(|g| {
-                vec![
-                    tables::Cell::plain(g.count.to_string()),
-                    tables::Cell::plain(g.state.clone()),
-                    tables::Cell::plain(g.site.clone()),
-                ]
-            })
-            .collect(),
-    })
-}
-
-fn threadcreate_table(text: &str) -> Option<Table> {
-    let groups = views::threadcreate_groups(text);
-    (!groups.is_empty()).then(|| Table {
-        head: vec![
-            "threads".into(),
-            "cause".into(),
-            "first at (s)".into(),
-            "last at (s)".into(),
-        ],
-        rows: groups
-            .iter()
-            .take(25)
-            .map(|g| {
-                vec![
-                    tables::Cell::plain(g.count.to_string()),
-                    tables::Cell::plain(g.cause.clone()),
-                    tables::Cell::plain(text::num(g.first_s)),
-                    tables::Cell::plain(text::num(g.last_s)),
-                ]
-            })
-            .collect(),
-    })
 }
 
 fn longest_backtick_run(s: &str) -> usize {

@@ -33,6 +33,15 @@ impl Cell {
             ..Cell::default()
         }
     }
+
+    /// A number, right-aligned in HTML.
+    pub fn num(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            class: "num",
+            ..Cell::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -386,4 +395,79 @@ pub fn fidelity_summary(sc: &Scenario) -> String {
         "{within} of {n} comparisons within tolerance ({loose} of them loose), {miss} miss(es), {} undecided (a side missing)",
         n - within - miss
     )
+}
+
+/// Most rows shown of a grouped profile; the rest are counted in a last row.
+pub const MAX_GROUPS: usize = 25;
+
+/// A goroutine dump grouped by state and site, largest group first, as
+/// pprof's `goroutine?debug=1`; with the dump's total, or `None` when the
+/// text is not a dump this can group.
+pub fn goroutine_profile(text: &str) -> Option<(Option<u64>, Table)> {
+    let (total, groups) = crate::views::goroutine_groups(text);
+    if groups.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<Vec<Cell>> = groups
+        .iter()
+        .take(MAX_GROUPS)
+        .map(|g| {
+            vec![
+                Cell::num(g.count.to_string()),
+                Cell::plain(g.state.clone()),
+                Cell::plain(g.site.clone()),
+            ]
+        })
+        .collect();
+    more_row(&mut rows, groups.len(), 3, "group(s)");
+    let head = ["goroutines", "state", "where"].map(String::from).to_vec();
+    Some((total, Table { head, rows }))
+}
+
+/// gmp's thread-creation profile: Ms grouped by cause (numbers in a cause
+/// replaced by #), with when the first and last of each were made; with the
+/// number of threads, or `None` when nothing groups.
+pub fn threadcreate_profile(text: &str) -> Option<(u64, Table)> {
+    let groups = crate::views::threadcreate_groups(text);
+    if groups.is_empty() {
+        return None;
+    }
+    let total = groups.iter().map(|g| g.count).sum();
+    let mut rows: Vec<Vec<Cell>> = groups
+        .iter()
+        .take(MAX_GROUPS)
+        .map(|g| {
+            vec![
+                Cell::num(g.count.to_string()),
+                Cell::plain(g.cause.clone()),
+                Cell::num(format!("{} s", text::num(g.first_s))),
+                Cell::num(format!("{} s", text::num(g.last_s))),
+                Cell::plain(g.example.clone()),
+            ]
+        })
+        .collect();
+    more_row(&mut rows, groups.len(), 5, "cause(s)");
+    let head = [
+        "threads",
+        "cause",
+        "first at",
+        "last at",
+        "one of them, as recorded",
+    ]
+    .map(String::from)
+    .to_vec();
+    Some((total, Table { head, rows }))
+}
+
+/// "… N more <what> in the .jsonl" under a profile cut at [`MAX_GROUPS`].
+fn more_row(rows: &mut Vec<Vec<Cell>>, groups: usize, width: usize, what: &str) {
+    if groups > MAX_GROUPS {
+        let mut row = vec![Cell {
+            text: format!("… {} more {what} in the .jsonl", groups - MAX_GROUPS),
+            class: "na",
+            ..Cell::default()
+        }];
+        row.resize_with(width, Cell::default);
+        rows.push(row);
+    }
 }

@@ -195,6 +195,10 @@ pub fn display_unit(name: &str, max: f64) -> (&'static str, f64) {
     }
 }
 
+/// Said of the plots whose `where` matches no point the run's profile
+/// planned (drawn by a fuller profile), listed instead of drawn empty.
+pub const NOT_IN_PROFILE: &str = "Full profile only (no point of this profile matches)";
+
 /// An axis title: words, then the unit and the scale in parentheses,
 /// "probe p99 lateness (ms, log scale)".
 /// A unit the sweep's own label wrote ("lateness p99 (ms)") gives way to

@@ -247,8 +247,9 @@ pub fn draw_title<DB: DrawingBackend>(
     Ok(rest)
 }
 
-/// The areas of a one-chart figure (cdf, sweep), under its title: the
-/// chart, the legend column at its right, and the notes footer under both.
+/// The areas of a figure under its title: the chart (or the column of
+/// panels, for timeseries and schedtrace), the legend column at its right,
+/// and the notes footer under both.
 pub fn one_chart_areas<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,

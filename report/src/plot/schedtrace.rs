@@ -324,10 +324,8 @@ impl Figure for SchedFig {
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> anyhow::Result<Vec<Hover>> {
-        let (w, h) = self.size();
-        let (body, foot) = root.split_vertically(h - notes_height(self.notes.len(), MAX_NOTES));
-        let body = super::draw_title(&body, &self.title)?;
-        let (charts, legend_area) = body.split_horizontally(w - style::LEGEND_W);
+        let [charts, legend_area, foot] =
+            super::one_chart_areas(root, &self.title, self.notes.len(), MAX_NOTES)?;
         let cols = charts.split_evenly((1, self.columns.len().max(1)));
         let mut hovers = Vec::new();
         for (c, area) in self.columns.iter().zip(cols) {

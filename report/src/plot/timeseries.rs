@@ -654,10 +654,8 @@ impl Figure for TimeseriesFig {
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> anyhow::Result<Vec<Hover>> {
-        let (w, h) = self.size();
-        let (body, foot) = root.split_vertically(h - notes_height(self.notes.len(), MAX_NOTES));
-        let body = super::draw_title(&body, &self.title)?;
-        let (charts, legend_area) = body.split_horizontally(w - style::LEGEND_W);
+        let [charts, legend_area, foot] =
+            super::one_chart_areas(root, &self.title, self.notes.len(), MAX_NOTES)?;
         let n = self.panels.len();
         let top = self.top_margin();
         let mut rest = charts;
