@@ -4,7 +4,8 @@
 //! run.json                      RunMeta
 //! <scenario>/<point-file>.jsonl merged lines (metrics::MergedLine), one clock
 //! <scenario>/points.json        Vec<PointResult>: every point × runtime × repeat
-//! summary.csv                   the same rows flattened, plus median rows
+//! summary.csv                   the same rows flattened (param.* and metric.* columns)
+//! medians.csv                   a row per point × runtime: medians of the repeats
 //! verdicts.json                 Vec<VerdictRow>
 //! fidelity.json                 Vec<FidelityRow>
 //! plots/<scenario>/<plot>.png|.svg
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 pub const RUN_META: &str = "run.json";
 pub const POINTS: &str = "points.json";
 pub const SUMMARY_CSV: &str = "summary.csv";
+pub const MEDIANS_CSV: &str = "medians.csv";
 pub const VERDICTS: &str = "verdicts.json";
 pub const FIDELITY: &str = "fidelity.json";
 pub const REPORT_HTML: &str = "report.html";

@@ -6,6 +6,7 @@
 //! runtimes: [gmp, tokio, go]
 //! duration: 5s              # load + tail as the scenario splits it
 //! grace: 5s                 # extra time before the runner kills the point
+//! go_schedtrace: false      # optional (default true): go column without GODEBUG=schedtrace
 //! repeats: 3
 //! grid:                     # cartesian product, in this order
 //!   procs: [1, 2]
@@ -22,6 +23,7 @@
 //! plots:
 //!   - kind: sweep
 //!     title: "Thread floor by GOMAXPROCS"
+//!     caption: "Go and gmp idle with 3 threads at procs 1, one more per P"
 //!     x: procs
 //!     y: threads_median
 //!     series: [runtime]
@@ -173,10 +175,25 @@ pub struct Sweep {
     /// runtime is absent on purpose (e.g. "tokio has no stop-the-world").
     #[serde(default)]
     pub notes: BTreeMap<String, String>,
+    /// Whether the go column runs with `GODEBUG=schedtrace` (the report's
+    /// scheduler trace). `false` for a scenario whose Go program can die of
+    /// thread exhaustion: Go 1.19's `startpanic_m` calls `schedtrace(true)`,
+    /// which takes `sched.lock`, and `checkmcount` throws with `sched.lock`
+    /// held, so with schedtrace on the crash deadlocks instead of exiting.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub go_schedtrace: bool,
 }
 
 fn one() -> u32 {
     1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Overrides of the full profile (`default:` or `quick:`): scalars and
@@ -212,7 +229,12 @@ pub enum PlotKind {
 #[serde(deny_unknown_fields)]
 pub struct PlotSpec {
     pub kind: PlotKind,
+    /// A short name for the figure, drawn on it.
     pub title: String,
+    /// What the reader should see in the figure, printed under it (a
+    /// sentence, not the title again). Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
     /// sweep: an axis or metric name. timeseries: unused (time).
     #[serde(default)]
     pub x: Option<String>,

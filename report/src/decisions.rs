@@ -126,6 +126,7 @@ fn row(sc: &Scenario, k: &Knob, value: &Value, rt: &str) -> Vec<Cell> {
             text: "not run".into(),
             class: "skipped",
             detail: vec![why],
+            href: None,
         });
         cells.push(Cell::plain("—"));
         return cells;
@@ -200,6 +201,7 @@ fn go_cell(k: &Knob) -> Cell {
             text: "model-only (no Go switch)".into(),
             class: "",
             detail: vec![format!("switches off {}", k.go_code)],
+            href: None,
         },
     }
 }
@@ -231,6 +233,7 @@ fn moved(
         text: lines.next().unwrap_or_else(|| "—".into()),
         class: "",
         detail: lines.collect(),
+        href: None,
     }
 }
 
@@ -330,6 +333,7 @@ fn verdicts(sc: &Scenario, specs: &[&VerdictSpec], rt: &str) -> Cell {
         text: lines.next().unwrap_or_else(|| "—".into()),
         class: worst,
         detail: lines.collect(),
+        href: None,
     }
 }
 

@@ -12,9 +12,14 @@
 //! ```text
 //! plots/<scenario>/<NN>-<title-slug>.png   BitMapBackend, vendored font
 //! plots/<scenario>/<NN>-<title-slug>.svg   same picture, SVGBackend
+//! plots/<scenario>/schedtrace.{png,svg}    Ms and Ps by state at one point
+//! points/<scenario>/<point_id>.html        one page per point (inline SVG)
 //! report.html                              self-contained: inline CSS and SVG
 //! report.md                                tables + relative PNG links
 //! ```
+//!
+//! and [`write_index`] writes `results/index.html`, the list of every run
+//! under `results/` with a link to each report.
 //!
 //! and returns their paths in [`Rendered`]. `schedlab report` calls it on a
 //! stored run, so it never needs anything the runner held in memory.
@@ -38,19 +43,28 @@
 //! # Modules
 //!
 //! * [`load`] — reading run directories and traces, tolerant of gaps.
-//! * [`plot`] — figures (sweep, timeseries, cdf, no-data) drawn to PNG+SVG.
+//! * [`plot`] — figures (sweep, timeseries, cdf, schedtrace, no-data)
+//!   drawn to PNG+SVG, with SVG tooltips.
+//! * `views` — the goroutine dump and the thread-creation profile grouped
+//!   and counted, as pprof's `debug=1` prints them.
 //! * `html`, `md` — the two report documents, from the same [`Report`]
-//!   model built here.
+//!   model built here; each is a list of section functions.
+//! * `pages` — the per-point pages; `index` — the index of all runs.
 //! * `decisions` — the "Design decisions" table (what each scheduler knob
 //!   changed), printed by both after the scenarios.
 
 mod decisions;
 mod html;
+mod index;
 pub mod load;
 mod md;
+mod pages;
 pub mod plot;
 mod tables;
 mod text;
+mod views;
+
+pub use index::write_index;
 
 use load::{EventLine, Run, Scenario, jsonl_path, read_events};
 use plot::AnyFigure;
@@ -81,6 +95,8 @@ const MAX_EVENTS: usize = 24;
 /// One plot as drawn (or why it was not).
 pub(crate) struct PlotOut {
     pub title: String,
+    /// What to see in it (the sweep's `caption`).
+    pub caption: Option<String>,
     pub kind: &'static str,
     /// Path relative to the run directory, `plots/<scenario>/<id>.png`.
     pub png_rel: String,
@@ -102,6 +118,12 @@ pub(crate) struct EventOut {
 pub(crate) struct ScenarioOut<'a> {
     pub sc: &'a Scenario,
     pub plots: Vec<PlotOut>,
+    /// Titles of plots whose `where` matches no point of this profile
+    /// (drawn by the full profile only).
+    pub not_in_profile: Vec<String>,
+    /// The scheduler trace figure, at the point where gmp made the most
+    /// threads.
+    pub sched: Option<PlotOut>,
     pub events: Vec<EventOut>,
 }
 
@@ -119,10 +141,13 @@ pub fn render(run_dir: &Path) -> anyhow::Result<Rendered> {
     let mut plots = Vec::new();
     let mut scenarios = Vec::new();
     for sc in &run.scenarios {
-        let outs = draw_plots(&run, sc, &mut plots, &mut warnings);
+        let (outs, not_in_profile) = draw_plots(&run, sc, &mut plots, &mut warnings);
+        let sched = draw_sched(&run, sc, &mut plots, &mut warnings);
         scenarios.push(ScenarioOut {
             sc,
             plots: outs,
+            not_in_profile,
+            sched,
             events: collect_events(run_dir, sc),
         });
     }
@@ -135,6 +160,11 @@ pub fn render(run_dir: &Path) -> anyhow::Result<Rendered> {
     schedlab_protocol::atomic::write_atomic(&html, html::document(&report).as_bytes())?;
     let md = run_dir.join(REPORT_MD);
     schedlab_protocol::atomic::write_atomic(&md, md::document(&report).as_bytes())?;
+    for sc in &run.scenarios {
+        if let Err(e) = pages::write_point_pages(&run, sc) {
+            warnings.push(format!("{}: point pages: {e:#}", sc.name));
+        }
+    }
     Ok(Rendered {
         html,
         md,
@@ -150,23 +180,34 @@ fn draw_plots(
     sc: &Scenario,
     files: &mut Vec<PathBuf>,
     warnings: &mut Vec<String>,
-) -> Vec<PlotOut> {
+) -> (Vec<PlotOut>, Vec<String>) {
     let Some(sweep) = &sc.sweep else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     if !load::safe_name(&sc.name) {
         warnings.push(format!(
             "scenario name {:?} is not a plain folder name: no plots",
             sc.name
         ));
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let dir = run.dir.join("plots").join(&sc.name);
     let mut used = BTreeSet::new();
-    sweep
+    // The plan, for telling "full profile only" plots apart; a plan too
+    // large to walk here (a 10^6-point grid) draws every plot instead.
+    let planned: Vec<_> = if sweep.runs_bound(&sweep.runtimes) <= MAX_PLAN_WALK {
+        sweep.expand(&sweep.runtimes).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (drawn, skipped): (Vec<_>, Vec<_>) = sweep
         .plots
         .iter()
         .enumerate()
+        .partition(|(_, spec)| in_profile(spec, &planned));
+    let not_in_profile = skipped.iter().map(|(_, s)| s.title.clone()).collect();
+    let outs = drawn
+        .into_iter()
         .map(|(i, spec)| {
             let mut id = format!("{:02}-{}", i + 1, text::slug(&spec.title, 40));
             while !used.insert(id.clone()) {
@@ -185,6 +226,7 @@ fn draw_plots(
                     let title = spec.title.clone();
                     PlotOut {
                         title,
+                        caption: spec.caption.clone(),
                         kind,
                         png_rel,
                         svg_text: Some(w.svg_text),
@@ -199,6 +241,7 @@ fn draw_plots(
                     ));
                     PlotOut {
                         title: spec.title.clone(),
+                        caption: spec.caption.clone(),
                         kind,
                         png_rel,
                         svg_text: None,
@@ -208,7 +251,95 @@ fn draw_plots(
                 }
             }
         })
-        .collect()
+        .collect();
+    (outs, not_in_profile)
+}
+
+/// The largest plan (point runs before skips) whose points are walked to
+/// leave out the plots no planned point matches.
+const MAX_PLAN_WALK: u128 = 20_000;
+
+/// Whether a plot's `where` matches a point this profile planned (an empty
+/// plan is unknown: yes; a `where` that names something the plan does not
+/// know counts as a match: the drawn figure will say what is missing).
+fn in_profile(
+    spec: &schedlab_protocol::sweep::PlotSpec,
+    planned: &[schedlab_protocol::sweep::PointSpec],
+) -> bool {
+    use schedlab_protocol::predicate::{MapContext, Predicate};
+    let Some(src) = &spec.filter else {
+        return true;
+    };
+    let Ok(pred) = Predicate::parse(src) else {
+        return true;
+    };
+    planned.is_empty()
+        || planned.iter().any(|p| {
+            let ctx = MapContext::new()
+                .with_params(&p.params)
+                .with_runtime(&p.runtime);
+            pred.eval(&ctx).unwrap_or(true)
+        })
+}
+
+/// The scheduler trace at the point where gmp (else go) made the most
+/// threads: every runtime's first repeat there.
+fn draw_sched(
+    run: &Run,
+    sc: &Scenario,
+    files: &mut Vec<PathBuf>,
+    warnings: &mut Vec<String>,
+) -> Option<PlotOut> {
+    if !load::safe_name(&sc.name) {
+        return None;
+    }
+    let peak = |rt: &str| {
+        sc.points
+            .iter()
+            .filter(|p| p.runtime == rt)
+            .filter_map(|p| p.metrics.get("threads_peak").map(|v| (p, *v)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(p, _)| p.point_id.clone())
+    };
+    let point = peak("gmp").or_else(|| peak("go"))?;
+    let fig = pages::sched_figure(&run.dir, sc, &point)?;
+    let dir = run.dir.join("plots").join(&sc.name);
+    let any = AnyFigure::Sched(fig);
+    let title = plot_title(&any);
+    match plot::write_figure(&any, &dir, "schedtrace") {
+        Ok(w) => {
+            files.push(w.png);
+            files.push(w.svg);
+            Some(PlotOut {
+                title,
+                caption: Some(format!(
+                    "What GODEBUG=schedtrace prints, over time, at {} (the point where {} made the most threads; every point's page has its own). Where the stacked Ms meet the black OS-thread line, every thread is an M; a tall red band is Ms parked in syscalls, each holding a thread.",
+                    tables::point_label(sc, &point),
+                    if sc.points.iter().any(|p| p.runtime == "gmp") {
+                        "gmp"
+                    } else {
+                        "go"
+                    }
+                )),
+                kind: "schedtrace",
+                png_rel: format!("plots/{}/schedtrace.png", sc.name),
+                svg_text: Some(w.svg_text),
+                error: None,
+                notes: any.notes().to_vec(),
+            })
+        }
+        Err(e) => {
+            warnings.push(format!("{}: scheduler trace failed: {e:#}", sc.name));
+            None
+        }
+    }
+}
+
+fn plot_title(f: &AnyFigure) -> String {
+    match f {
+        AnyFigure::Sched(s) => s.title.clone(),
+        _ => String::new(),
+    }
 }
 
 fn no_data_reason(fig: &AnyFigure) -> Option<String> {

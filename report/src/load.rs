@@ -331,3 +331,21 @@ pub fn read_events(path: &Path, kinds: &[&str]) -> Vec<EventLine> {
         })
         .collect()
 }
+
+/// The stderr line that best says why a process ended: the first line
+/// naming a fatal error or a panic, else the last non-empty line.
+pub fn telling_stderr_line(tail: &str) -> String {
+    let lines: Vec<&str> = tail
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .iter()
+        .find(|l| {
+            l.starts_with("fatal error") || l.contains("panicked at") || l.starts_with("panic:")
+        })
+        .or(lines.last())
+        .map(|l| l.to_string())
+        .unwrap_or_default()
+}

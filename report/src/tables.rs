@@ -10,8 +10,9 @@
 
 use crate::load::{Run, Scenario};
 use crate::text;
-use schedlab_protocol::metrics::Outcome;
+use schedlab_protocol::metrics::{Outcome, Value};
 use schedlab_protocol::results::{FidelityRow, VerdictStatus};
+use schedlab_protocol::sweep::Tolerance;
 
 /// One table cell.
 #[derive(Debug, Clone, Default)]
@@ -21,12 +22,23 @@ pub struct Cell {
     pub class: &'static str,
     /// Extra lines shown small under the text.
     pub detail: Vec<String>,
+    /// A link (relative to the report) the text points to.
+    pub href: Option<String>,
 }
 
 impl Cell {
     pub fn plain(text: impl Into<String>) -> Cell {
         Cell {
             text: text.into(),
+            ..Cell::default()
+        }
+    }
+
+    /// A number, right-aligned in HTML.
+    pub fn num(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            class: "num",
             ..Cell::default()
         }
     }
@@ -50,7 +62,10 @@ pub fn outcomes(run: &Run, sc: &Scenario) -> Table {
         .point_ids()
         .into_iter()
         .map(|id| {
-            let mut row = vec![Cell::plain(point_label(sc, &id))];
+            let mut row = vec![Cell {
+                href: crate::pages::page_rel(&sc.name, &id),
+                ..Cell::plain(point_label(sc, &id))
+            }];
             for rt in &runtimes {
                 row.push(outcome_cell(run, sc, &id, rt));
             }
@@ -87,11 +102,13 @@ fn outcome_cell(run: &Run, sc: &Scenario, point_id: &str, runtime: &str) -> Cell
                 text: "skipped".into(),
                 class: "skipped",
                 detail: vec![why.clone()],
+                href: None,
             },
             None => Cell {
                 text: "not run".into(),
                 class: "skipped",
                 detail: Vec::new(),
+                href: None,
             },
         };
     }
@@ -143,6 +160,7 @@ fn outcome_cell(run: &Run, sc: &Scenario, point_id: &str, runtime: &str) -> Cell
         text,
         class: outcome_class(worst),
         detail,
+        href: None,
     }
 }
 
@@ -174,8 +192,8 @@ pub fn verdicts(sc: &Scenario) -> Table {
         .map(|(id, claim)| {
             let mut row = vec![Cell {
                 text: claim,
-                class: "",
                 detail: vec![id.clone()],
+                ..Cell::default()
             }];
             for rt in &runtimes {
                 row.push(
@@ -183,7 +201,7 @@ pub fn verdicts(sc: &Scenario) -> Table {
                         None => Cell {
                             text: DASH.into(),
                             class: "na",
-                            detail: Vec::new(),
+                            ..Cell::default()
                         },
                         Some(v) => {
                             let mut detail: Vec<String> =
@@ -201,6 +219,7 @@ pub fn verdicts(sc: &Scenario) -> Table {
                                 text,
                                 class: verdict_class(v.status),
                                 detail,
+                                href: None,
                             }
                         }
                     },
@@ -247,22 +266,86 @@ pub fn fidelity(sc: &Scenario) -> Table {
     Table { head, rows }
 }
 
+/// A tolerance in words: "±10% of go (relative): ±10.5", "±5 (absolute)".
+pub fn tolerance_words(tol: &str, go: Option<f64>) -> String {
+    let v = Value::Str(tol.to_string());
+    match (Tolerance::parse(&v), go) {
+        (Ok(Tolerance::Percent(p)), Some(g)) => format!(
+            "±{}% of go (relative): ±{}",
+            text::num(p),
+            text::num(p / 100.0 * g.abs())
+        ),
+        (Ok(Tolerance::Percent(p)), None) => format!("±{}% of go (relative)", text::num(p)),
+        (Ok(Tolerance::Abs(a)), _) => format!("±{} (absolute)", text::num(a)),
+        (Err(_), _) => tol.to_string(),
+    }
+}
+
+/// Half the width of the band a tolerance allows around `go`.
+fn half_width(tol: &str, go: f64) -> Option<f64> {
+    match Tolerance::parse(&Value::Str(tol.to_string())).ok()? {
+        Tolerance::Percent(p) => Some(p / 100.0 * go.abs()),
+        Tolerance::Abs(a) => Some(a),
+    }
+}
+
+/// The smallest and largest median (point × runtime) of `metric` over the
+/// scenario's runs: the effect it measured.
+fn measured_range(sc: &Scenario, metric: &str) -> Option<(f64, f64)> {
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for p in &sc.points {
+        if !keys.contains(&(p.point_id.as_str(), p.runtime.as_str())) {
+            keys.push((&p.point_id, &p.runtime));
+        }
+    }
+    let meds = keys.into_iter().filter_map(|(id, rt)| {
+        let v: Vec<f64> = sc
+            .points
+            .iter()
+            .filter(|p| p.point_id == id && p.runtime == rt)
+            .filter_map(|p| p.metrics.get(metric).copied())
+            .collect();
+        crate::plot::median(&v)
+    });
+    crate::plot::min_max(meds)
+}
+
+/// Why a row's tolerance checks nothing, if it does not: its band (go ±
+/// tolerance) is at least as wide as the whole range the metric took over
+/// the scenario's runs, so no value measured here could fall outside it.
+pub fn loose_because(sc: &Scenario, r: &FidelityRow) -> Option<String> {
+    let go = r.go?;
+    let half = half_width(&r.tolerance, go)?;
+    let (lo, hi) = measured_range(sc, &r.metric)?;
+    let spread = hi - lo;
+    (spread > 0.0 && 2.0 * half >= spread).then(|| {
+        format!(
+            "loose: the band ±{} is as wide as all this metric measured here ({} to {}): no check",
+            text::num(half),
+            text::num(lo),
+            text::num(hi)
+        )
+    })
+}
+
 fn fidelity_row(sc: &Scenario, r: &FidelityRow) -> Vec<Cell> {
     let val = |v: Option<f64>| v.map_or(DASH.to_string(), text::num);
     let diff = match (r.gmp, r.go) {
         (Some(a), Some(b)) => text::num(a - b),
         _ => DASH.to_string(),
     };
+    let loose = loose_because(sc, r);
     let result = match r.within {
         Some(true) => Cell {
             text: "within".into(),
-            class: "within",
-            detail: Vec::new(),
+            class: if loose.is_some() { "loose" } else { "within" },
+            detail: loose.into_iter().collect(),
+            href: None,
         },
         Some(false) => Cell {
             text: "miss".into(),
             class: "miss",
-            detail: Vec::new(),
+            ..Cell::default()
         },
         None => {
             let side = match (r.gmp, r.go) {
@@ -275,6 +358,7 @@ fn fidelity_row(sc: &Scenario, r: &FidelityRow) -> Vec<Cell> {
                 text: DASH.into(),
                 class: "na",
                 detail: vec![side.into()],
+                href: None,
             }
         }
     };
@@ -284,7 +368,7 @@ fn fidelity_row(sc: &Scenario, r: &FidelityRow) -> Vec<Cell> {
         Cell::plain(val(r.gmp)),
         Cell::plain(val(r.go)),
         Cell::plain(diff),
-        Cell::plain(r.tolerance.clone()),
+        Cell::plain(tolerance_words(&r.tolerance, r.go)),
         result,
     ]
 }
@@ -302,8 +386,88 @@ pub fn fidelity_summary(sc: &Scenario) -> String {
         .iter()
         .filter(|r| r.within == Some(false))
         .count();
+    let loose = sc
+        .fidelity
+        .iter()
+        .filter(|r| r.within == Some(true) && loose_because(sc, r).is_some())
+        .count();
     format!(
-        "{within} of {n} comparisons within tolerance, {miss} miss(es), {} undecided (a side missing)",
+        "{within} of {n} comparisons within tolerance ({loose} of them loose), {miss} miss(es), {} undecided (a side missing)",
         n - within - miss
     )
+}
+
+/// Most rows shown of a grouped profile; the rest are counted in a last row.
+pub const MAX_GROUPS: usize = 25;
+
+/// A goroutine dump grouped by state and site, largest group first, as
+/// pprof's `goroutine?debug=1`; with the dump's total, or `None` when the
+/// text is not a dump this can group.
+pub fn goroutine_profile(text: &str) -> Option<(Option<u64>, Table)> {
+    let (total, groups) = crate::views::goroutine_groups(text);
+    if groups.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<Vec<Cell>> = groups
+        .iter()
+        .take(MAX_GROUPS)
+        .map(|g| {
+            vec![
+                Cell::num(g.count.to_string()),
+                Cell::plain(g.state.clone()),
+                Cell::plain(g.site.clone()),
+            ]
+        })
+        .collect();
+    more_row(&mut rows, groups.len(), 3, "group(s)");
+    let head = ["goroutines", "state", "where"].map(String::from).to_vec();
+    Some((total, Table { head, rows }))
+}
+
+/// gmp's thread-creation profile: Ms grouped by cause (numbers in a cause
+/// replaced by #), with when the first and last of each were made; with the
+/// number of threads, or `None` when nothing groups.
+pub fn threadcreate_profile(text: &str) -> Option<(u64, Table)> {
+    let groups = crate::views::threadcreate_groups(text);
+    if groups.is_empty() {
+        return None;
+    }
+    let total = groups.iter().map(|g| g.count).sum();
+    let mut rows: Vec<Vec<Cell>> = groups
+        .iter()
+        .take(MAX_GROUPS)
+        .map(|g| {
+            vec![
+                Cell::num(g.count.to_string()),
+                Cell::plain(g.cause.clone()),
+                Cell::num(format!("{} s", text::num(g.first_s))),
+                Cell::num(format!("{} s", text::num(g.last_s))),
+                Cell::plain(g.example.clone()),
+            ]
+        })
+        .collect();
+    more_row(&mut rows, groups.len(), 5, "cause(s)");
+    let head = [
+        "threads",
+        "cause",
+        "first at",
+        "last at",
+        "one of them, as recorded",
+    ]
+    .map(String::from)
+    .to_vec();
+    Some((total, Table { head, rows }))
+}
+
+/// "… N more <what> in the .jsonl" under a profile cut at [`MAX_GROUPS`].
+fn more_row(rows: &mut Vec<Vec<Cell>>, groups: usize, width: usize, what: &str) {
+    if groups > MAX_GROUPS {
+        let mut row = vec![Cell {
+            text: format!("… {} more {what} in the .jsonl", groups - MAX_GROUPS),
+            class: "na",
+            ..Cell::default()
+        }];
+        row.resize_with(width, Cell::default);
+        rows.push(row);
+    }
 }

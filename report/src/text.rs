@@ -26,15 +26,27 @@ pub fn html(s: &str) -> String {
     out
 }
 
-/// Makes text safe inside a Markdown table cell (one line, no pipes, no
-/// raw HTML).
+/// Makes text safe inside a Markdown table cell and readable as plain
+/// text: one line, pipes escaped, and a `<` that could open an HTML tag
+/// (`<x`, `</`, `<!`) backslash-escaped; `&&`, `>=`, `< 10` stay as they
+/// are (no entities).
 pub fn md_cell(s: &str) -> String {
     let one_line = s.replace(['\n', '\r'], " ");
-    one_line
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    let mut out = String::with_capacity(one_line.len());
+    let mut chars = one_line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("\\<")
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// A number for humans: integers without a fraction, others with about
@@ -123,43 +135,93 @@ pub fn cap(s: &str, max: usize) -> (&str, usize) {
     (&s[..end], s.len() - end)
 }
 
-/// A metric's axis label and the factor its stored values are multiplied
-/// by for display (bytes are shown in MiB).
-pub fn metric_axis(name: &str) -> (String, f64) {
-    let words = match name {
-        "threads" => return ("OS threads".into(), 1.0),
-        "r_threads" => return ("threads in state R (runnable)".into(), 1.0),
-        "cores" => return ("CPU cores used".into(), 1.0),
-        "rss_bytes" => return ("RSS (MiB)".into(), 1.0 / 1_048_576.0),
-        "probe_p99_us" => return ("probe p99 lateness (µs)".into(), 1.0),
-        _ => name.replace('_', " "),
-    };
-    if let Some(base) = name.strip_suffix("_bytes") {
-        return (
-            format!("{} (MiB)", base.replace('_', " ")),
-            1.0 / 1_048_576.0,
-        );
+/// A metric in words, without its unit: `threads` -> "OS threads",
+/// `probe_p99_us` -> "probe p99 lateness", `rss_peak_bytes` -> "rss peak".
+pub fn metric_words(name: &str) -> String {
+    match name {
+        "threads" => return "OS threads".into(),
+        "r_threads" => return "threads in state R (runnable)".into(),
+        "cores" => return "CPU cores used".into(),
+        "rss_bytes" => return "RSS".into(),
+        "probe_p99_us" => return "probe p99 lateness".into(),
+        "probe_p50_us" => return "probe p50 lateness".into(),
+        "probe_max_us" => return "probe max lateness".into(),
+        _ => {}
     }
-    let unit = if name.ends_with("_us") {
-        " (µs)"
-    } else if name.ends_with("_ms") {
-        " (ms)"
-    } else if name.ends_with("_s") {
-        " (s)"
-    } else if name.starts_with("threads") || name.starts_with("r_threads") {
-        " (threads)"
-    } else if name.starts_with("cores") {
-        " (cores)"
-    } else {
-        ""
+    let base = ["_bytes", "_us", "_ms", "_s"]
+        .iter()
+        .find_map(|u| name.strip_suffix(u))
+        .unwrap_or(name);
+    base.replace('_', " ")
+}
+
+/// The unit a metric is shown in for values up to `max` (in the metric's
+/// own unit), and the factor its stored values are multiplied by:
+/// durations in s from 1 s up, ms from 10 ms, else µs (a 3 s stall reads
+/// "3 s", not "3M µs"); RSS always in MiB, other
+/// byte counts in KiB below 1 MiB; counts without a unit.
+pub fn display_unit(name: &str, max: f64) -> (&'static str, f64) {
+    let max = if max.is_finite() { max.abs() } else { 0.0 };
+    let time = |in_us: f64| {
+        let us = max * in_us;
+        if us >= 1e6 {
+            ("s", in_us / 1e6)
+        } else if us >= 1e4 {
+            ("ms", in_us / 1e3)
+        } else {
+            ("µs", in_us)
+        }
     };
-    let trimmed = match unit {
-        " (µs)" | " (ms)" | " (s)" => words
-            .rsplit_once(' ')
-            .map_or(words.clone(), |(w, _)| w.to_string()),
+    if name.ends_with("_us") {
+        time(1.0)
+    } else if name.ends_with("_ms") {
+        time(1e3)
+    } else if name.ends_with("_s") {
+        if max >= 1.0 || max == 0.0 {
+            ("s", 1.0)
+        } else {
+            time(1e6)
+        }
+    } else if name.ends_with("_bytes") {
+        if name.starts_with("rss") || max >= 1_048_576.0 {
+            ("MiB", 1.0 / 1_048_576.0)
+        } else {
+            ("KiB", 1.0 / 1024.0)
+        }
+    } else if name == "cores" || name.starts_with("cores_") {
+        ("cores", 1.0)
+    } else {
+        ("", 1.0)
+    }
+}
+
+/// Said of the plots whose `where` matches no point the run's profile
+/// planned (drawn by a fuller profile), listed instead of drawn empty.
+pub const NOT_IN_PROFILE: &str = "Full profile only (no point of this profile matches)";
+
+/// An axis title: words, then the unit and the scale in parentheses,
+/// "probe p99 lateness (ms, log scale)".
+/// A unit the sweep's own label wrote ("lateness p99 (ms)") gives way to
+/// the unit the values are drawn in, so an axis never says "(ms) (s)".
+pub fn axis_title(words: &str, unit: &str, log: bool) -> String {
+    const UNITS: [&str; 9] = ["us", "µs", "ms", "s", "bytes", "B", "KiB", "MiB", "cores"];
+    let words = match words
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|w| w.rsplit_once(" ("))
+    {
+        Some((head, u)) if !unit.is_empty() && UNITS.contains(&u) => head,
         _ => words,
     };
-    (format!("{trimmed}{unit}"), 1.0)
+    let paren: Vec<&str> = [unit, if log { "log scale" } else { "" }]
+        .into_iter()
+        .filter(|s| !s.is_empty() && !words.contains(&format!("({s})")))
+        .collect();
+    if paren.is_empty() {
+        words.to_string()
+    } else {
+        format!("{words} ({})", paren.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -169,7 +231,11 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(html("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
-        assert_eq!(md_cell("a|b\n<i>"), "a\\|b &lt;i&gt;");
+        assert_eq!(md_cell("a|b\n<i>"), "a\\|b \\<i>");
+        assert_eq!(
+            md_cell("runtime == 'go' && conns >= 10 && c < 5"),
+            "runtime == 'go' && conns >= 10 && c < 5"
+        );
     }
 
     #[test]
@@ -183,15 +249,45 @@ mod tests {
         assert_eq!(utc(1_700_000_000.0), "2023-11-14 22:13:20 UTC");
     }
 
+    fn metric_axis(name: &str, max: f64) -> (String, f64) {
+        let (unit, f) = display_unit(name, max);
+        (axis_title(&metric_words(name), unit, false), f)
+    }
+
     #[test]
-    fn names_metrics_with_units() {
-        assert_eq!(metric_axis("probe_p99_us").0, "probe p99 lateness (µs)");
-        assert_eq!(metric_axis("wall_s").0, "wall (s)");
+    fn names_metrics_with_units_that_fit_their_values() {
         assert_eq!(
-            metric_axis("rss_peak_bytes"),
+            metric_axis("probe_p99_us", 900.0).0,
+            "probe p99 lateness (µs)"
+        );
+        assert_eq!(
+            metric_axis("probe_p99_us", 3e6),
+            ("probe p99 lateness (s)".into(), 1e-6)
+        );
+        assert_eq!(
+            metric_axis("probe_p99_us", 50_000.0).0,
+            "probe p99 lateness (ms)"
+        );
+        assert_eq!(metric_axis("wall_s", 2.0).0, "wall (s)");
+        assert_eq!(
+            metric_axis("rss_peak_bytes", 1000.0),
             ("rss peak (MiB)".into(), 1.0 / 1_048_576.0)
         );
-        assert_eq!(metric_axis("threads_median").0, "threads median (threads)");
+        assert_eq!(
+            metric_axis("bytes_per_leaked_bytes", 4000.0).0,
+            "bytes per leaked (KiB)"
+        );
+        assert_eq!(metric_axis("threads_median", 3.0).0, "threads median");
+        assert_eq!(axis_title("OS threads", "", true), "OS threads (log scale)");
+        assert_eq!(
+            axis_title("heartbeat lateness p99 (ms)", "s", true),
+            "heartbeat lateness p99 (s, log scale)"
+        );
+        assert_eq!(axis_title("threads (peak)", "", false), "threads (peak)");
+        assert_eq!(
+            axis_title("lateness", "ms", true),
+            "lateness (ms, log scale)"
+        );
     }
 
     #[test]

@@ -53,8 +53,82 @@ fn report_html_screenshot_shows_the_plots() {
     );
 }
 
+/// Every scenario section that ran, on its own page in the browser: each of
+/// its figures shows series pixels (no empty panel for a point that ran),
+/// and no legend or axis label in any inline SVG was cut short.
+#[test]
+fn every_scenario_section_shows_each_figure_with_whole_legends() {
+    let dir = TempDir::new("browser-sections");
+    build_run(&dir.0, RunStatus::Complete);
+    let r = schedlab_report::render(&dir.0).expect("render");
+    let html = std::fs::read_to_string(&r.html).expect("report.html");
+
+    // Cut labels: the SVG text of a legend or label never ends in an
+    // ellipsis (legends wrap instead).
+    for t in html.split("<text").skip(1) {
+        let body = t.split_once('>').map_or("", |(_, b)| b);
+        let text = body.split("</text>").next().unwrap_or("").trim();
+        assert!(
+            !text.ends_with('…') && !text.ends_with("..."),
+            "a cut label in the report: {text:?}"
+        );
+    }
+
+    let head = &html[..html.find("<body").expect("a body")];
+    let sections: Vec<&str> = html.split("<section id=\"sc-").skip(1).collect();
+    assert!(!sections.is_empty(), "no scenario section");
+    let mut looked = 0;
+    for sec in sections {
+        let name = sec.split('"').next().unwrap_or("?").to_string();
+        let sec = sec.split("</section>").next().unwrap_or(sec);
+        let figures = sec.matches("<figure>").count();
+        // A section none of whose points ran (all skipped: its figures are
+        // "no data" cards by design) is not what this test looks at.
+        if figures == 0 || !sec.contains("class=\"ok\"") {
+            continue;
+        }
+        let page = dir.0.join(format!("section-{name}.html"));
+        std::fs::write(
+            &page,
+            format!("{head}<body><section>{sec}</section></body></html>"),
+        )
+        .expect("write section page");
+        if !Path::new(CHROMIUM).exists() {
+            continue;
+        }
+        let shot = dir.0.join(format!("section-{name}.png"));
+        let profile = dir.0.join(format!("profile-{name}"));
+        std::fs::create_dir_all(&profile).expect("profile dir");
+        screenshot_sized(&page, &profile, &shot, (1280, 700 * figures as u32 + 1400));
+        let img = decode_png(&shot);
+        // Bands of 100 px down the page holding a runtime colour: each
+        // figure (about 560 px tall) must bring at least one.
+        let bands = (img.height / 100) as usize;
+        let coloured = (0..bands)
+            .filter(|&b| {
+                let (y0, y1) = (b as f64 / bands as f64, (b + 1) as f64 / bands as f64);
+                [GMP_BLUE, TOKIO_ORANGE, GO_GREEN]
+                    .iter()
+                    .any(|c| img.count_in(0.0, 1.0, y0, y1, near(*c, 30)) > 40)
+            })
+            .count();
+        assert!(
+            coloured >= figures,
+            "{name}: {figures} figures but only {coloured} 100-px bands with series colours"
+        );
+        looked += 1;
+    }
+    if Path::new(CHROMIUM).exists() {
+        assert!(looked >= 1, "no scenario section was looked at");
+    }
+}
+
 /// Runs Chromium in its own process group; kills that group if it hangs.
 fn screenshot(html: &Path, profile: &Path, out: &Path) {
+    screenshot_sized(html, profile, out, (1280, 2000));
+}
+
+fn screenshot_sized(html: &Path, profile: &Path, out: &Path, (w, h): (u32, u32)) {
     use std::os::unix::process::CommandExt as _;
     let mut child = Command::new(CHROMIUM)
         .args([
@@ -70,7 +144,7 @@ fn screenshot(html: &Path, profile: &Path, out: &Path) {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", out.display()))
-        .arg("--window-size=1280,2000")
+        .arg(format!("--window-size={w},{h}"))
         .arg(format!("file://{}", html.display()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -14,6 +14,7 @@ fn spec(kind: PlotKind, y: &str, filter: Option<&str>) -> PlotSpec {
     PlotSpec {
         kind,
         title: format!("{y} odd"),
+        caption: None,
         x: Some("procs".into()),
         y: OneOrMany::One(y.into()),
         series: vec!["runtime".into()],
@@ -69,6 +70,7 @@ fn odd_values_render_without_panic() {
         verdicts: Vec::new(),
         fidelity: Vec::new(),
         notes: BTreeMap::new(),
+        go_schedtrace: true,
     };
     let meta = RunMeta {
         run_id: "odd".into(),

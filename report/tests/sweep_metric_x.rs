@@ -59,6 +59,7 @@ fn spec(x: &str, log_x: bool) -> PlotSpec {
     PlotSpec {
         kind: PlotKind::Sweep,
         title: "RSS against leaked senders".into(),
+        caption: None,
         x: Some(x.into()),
         y: OneOrMany::One("rss_end_bytes_self".into()),
         series: vec!["runtime".into()],

@@ -48,8 +48,8 @@ use anyhow::{Context, Result};
 use schedlab_protocol::metrics::{ExitLine, MergedLine, Outcome, Params, ProcSample, Value};
 use schedlab_protocol::predicate::{EvalError, MapContext, Predicate};
 use schedlab_protocol::results::{
-    FIDELITY, FidelityRow, POINTS, PointResult, RunMeta, SUMMARY_CSV, VERDICTS, VerdictRow,
-    VerdictStatus,
+    FIDELITY, FidelityRow, MEDIANS_CSV, POINTS, PointResult, RunMeta, SUMMARY_CSV, VERDICTS,
+    VerdictRow, VerdictStatus,
 };
 use schedlab_protocol::sweep::{Holds, Sweep, Tolerance};
 use schedlab_protocol::util::median;
@@ -346,11 +346,14 @@ pub struct MedianRow {
     pub params: Params,
     /// Outcomes of the repeats, joined: `ok`, `timeout`, `ok+crash`.
     pub outcome: String,
+    /// How many repeats the row is the median of (crashed ones included in
+    /// the count, left out of the medians).
+    pub repeats: usize,
     pub metrics: BTreeMap<String, f64>,
     /// `min.<metric>` and `max.<metric>` over the same repeats: for claims
     /// about every run or any run ("never hangs": `max.hung == 0`; "hangs
     /// at least once": `max.hung == 1`), which a median cannot state.
-    /// Verdict predicates see them; summary.csv does not.
+    /// Verdict predicates see them; the CSV files do not.
     pub extremes: BTreeMap<String, f64>,
     /// One repeat's detail, for messages.
     pub detail: String,
@@ -400,6 +403,7 @@ pub fn medians(points: &[PointResult]) -> Vec<MedianRow> {
             }
             let first = group[0];
             MedianRow {
+                repeats: group.len(),
                 params: first.params.clone(),
                 outcome: outcomes.into_iter().collect::<Vec<_>>().join("+"),
                 detail: group
@@ -430,78 +434,98 @@ fn num_field(x: f64) -> String {
     Value::Num(x).to_string()
 }
 
-/// summary.csv: a row per point × runtime × repeat, then a median row per
-/// point × runtime. Columns: scenario, point_id, runtime, repeat, outcome,
-/// params (in first-seen order), metrics (sorted).
-pub fn summary_csv(points: &[PointResult], meds: &[MedianRow]) -> String {
-    let mut params: Vec<String> = Vec::new();
-    for p in points {
-        for k in p.params.keys() {
-            if !params.contains(k) {
-                params.push(k.clone());
+/// summary.csv: a row per point × runtime × repeat. Columns: `scenario`,
+/// `point_id`, `runtime`, `repeat` (a number), `outcome`, then the
+/// parameters as `param.<name>` (first-seen order) and the metrics as
+/// `metric.<name>` (sorted), so a parameter and a metric of the same name
+/// (dup_fd's `conns`) stay two columns a spreadsheet can tell apart.
+pub fn summary_csv(points: &[PointResult]) -> String {
+    let rows: Vec<CsvRow> = points
+        .iter()
+        .map(|p| CsvRow {
+            scenario: &p.scenario,
+            point_id: &p.point_id,
+            runtime: &p.runtime,
+            lead: p.repeat.to_string(),
+            outcome: p.outcome.as_str(),
+            params: &p.params,
+            metrics: &p.metrics,
+        })
+        .collect();
+    flat_csv("repeat", &rows)
+}
+
+/// medians.csv: a row per point × runtime, the median of its repeats
+/// (crashed repeats left out of the medians), with `repeats` (how many) where
+/// summary.csv has `repeat`, and `outcome` the outcomes seen (`ok+timeout`).
+pub fn medians_csv(meds: &[MedianRow]) -> String {
+    let rows: Vec<CsvRow> = meds
+        .iter()
+        .map(|m| CsvRow {
+            scenario: &m.scenario,
+            point_id: &m.point_id,
+            runtime: &m.runtime,
+            lead: m.repeats.to_string(),
+            outcome: &m.outcome,
+            params: &m.params,
+            metrics: &m.metrics,
+        })
+        .collect();
+    flat_csv("repeats", &rows)
+}
+
+/// One line of summary.csv or medians.csv before flattening.
+struct CsvRow<'a> {
+    scenario: &'a str,
+    point_id: &'a str,
+    runtime: &'a str,
+    lead: String,
+    outcome: &'a str,
+    params: &'a Params,
+    metrics: &'a BTreeMap<String, f64>,
+}
+
+fn flat_csv(lead: &str, rows: &[CsvRow]) -> String {
+    let mut params: Vec<&String> = Vec::new();
+    for r in rows {
+        for k in r.params.keys() {
+            if !params.contains(&k) {
+                params.push(k);
             }
         }
     }
-    let metrics: BTreeSet<&String> = points.iter().flat_map(|p| p.metrics.keys()).collect();
-    let mut out = String::new();
-    let mut header = vec!["scenario", "point_id", "runtime", "repeat", "outcome"];
-    header.extend(params.iter().map(String::as_str));
-    header.extend(metrics.iter().map(|s| s.as_str()));
-    out.push_str(
-        &header
-            .iter()
-            .map(|h| csv_field(h))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
+    let metrics: BTreeSet<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
+    let mut header: Vec<String> = ["scenario", "point_id", "runtime", lead, "outcome"]
+        .map(String::from)
+        .to_vec();
+    header.extend(params.iter().map(|k| format!("param.{k}")));
+    header.extend(metrics.iter().map(|k| format!("metric.{k}")));
+    let mut out = header
+        .iter()
+        .map(|h| csv_field(h))
+        .collect::<Vec<_>>()
+        .join(",");
     out.push('\n');
-    let row = |scenario: &str,
-               pid: &str,
-               rt: &str,
-               rep: String,
-               outcome: &str,
-               pr: &Params,
-               m: &BTreeMap<String, f64>| {
+    for r in rows {
         let mut f = vec![
-            csv_field(scenario),
-            csv_field(pid),
-            csv_field(rt),
-            rep,
-            csv_field(outcome),
+            csv_field(r.scenario),
+            csv_field(r.point_id),
+            csv_field(r.runtime),
+            r.lead.clone(),
+            csv_field(r.outcome),
         ];
         f.extend(params.iter().map(|k| {
-            pr.get(k)
+            r.params
+                .get(*k)
                 .map(|v| csv_field(&v.to_string()))
                 .unwrap_or_default()
         }));
         f.extend(
             metrics
                 .iter()
-                .map(|k| m.get(*k).map(|x| num_field(*x)).unwrap_or_default()),
+                .map(|k| r.metrics.get(*k).map(|x| num_field(*x)).unwrap_or_default()),
         );
-        f.join(",") + "\n"
-    };
-    for p in points {
-        out.push_str(&row(
-            &p.scenario,
-            &p.point_id,
-            &p.runtime,
-            p.repeat.to_string(),
-            p.outcome.as_str(),
-            &p.params,
-            &p.metrics,
-        ));
-    }
-    for m in meds {
-        out.push_str(&row(
-            &m.scenario,
-            &m.point_id,
-            &m.runtime,
-            "median".into(),
-            &m.outcome,
-            &m.params,
-            &m.metrics,
-        ));
+        out.push_str(&(f.join(",") + "\n"));
     }
     out
 }
@@ -713,10 +737,8 @@ pub fn analyze(run_dir: &Path, meta: &RunMeta) -> Result<Analysis> {
         all.extend(points);
     }
     let meds = medians(&all);
-    write_atomic(
-        &run_dir.join(SUMMARY_CSV),
-        summary_csv(&all, &meds).as_bytes(),
-    )?;
+    write_atomic(&run_dir.join(SUMMARY_CSV), summary_csv(&all).as_bytes())?;
+    write_atomic(&run_dir.join(MEDIANS_CSV), medians_csv(&meds).as_bytes())?;
     write_json(&run_dir.join(VERDICTS), &vrows)?;
     write_json(&run_dir.join(FIDELITY), &frows)?;
     Ok(Analysis {
@@ -987,14 +1009,21 @@ verdicts:
             ),
             pr("procs-1", "gmp", 2, 1.0, Outcome::Timeout, &[("b", 3.0)]),
         ];
-        let csv = summary_csv(&points, &medians(&points));
+        let csv = summary_csv(&points);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "scenario,point_id,runtime,repeat,outcome,procs,a,b"
+            "scenario,point_id,runtime,repeat,outcome,param.procs,metric.a,metric.b"
         );
         assert_eq!(lines[1], "s,procs-1,gmp,1,ok,1,2,1");
         assert_eq!(lines[2], "s,procs-1,gmp,2,timeout,1,,3");
-        assert_eq!(lines[3], "s,procs-1,gmp,median,ok+timeout,1,2,2");
+        assert_eq!(lines.len(), 3, "{csv}");
+        let med = medians_csv(&medians(&points));
+        let lines: Vec<&str> = med.lines().collect();
+        assert_eq!(
+            lines[0],
+            "scenario,point_id,runtime,repeats,outcome,param.procs,metric.a,metric.b"
+        );
+        assert_eq!(lines[1], "s,procs-1,gmp,2,ok+timeout,1,2,2");
     }
 }

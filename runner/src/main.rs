@@ -68,8 +68,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// List the scenarios: name, runtimes, the incident.
-    List,
+    /// List the scenarios: name, runtimes, Go reference, the incident.
+    List {
+        /// One JSON array instead of the table: name, runtimes,
+        /// go_reference, incident, sweep (path), error (a sweep that does
+        /// not load).
+        #[arg(long)]
+        json: bool,
+    },
     /// Run one scenario's sweep, then analyse and render the report.
     Run {
         /// Scenario name (a folder under scenarios/).
@@ -170,7 +176,9 @@ struct Knobs {
     /// `default:` profile, which keeps every verdict in minutes.
     #[arg(long)]
     full: bool,
-    /// The run directory to create (default: results/<time>-<scenario>).
+    /// The run directory to create. Default: results/<time>-<scenario> for
+    /// `run`, results/<time>-all for `run-all` (one directory, a folder per
+    /// scenario, one report).
     #[arg(long)]
     out: Option<PathBuf>,
     /// /proc sampling period in ms [default: the sweep's `sample_ms`, else 5].
@@ -214,27 +222,59 @@ impl Knobs {
     }
 }
 
-fn list(root: &std::path::Path) -> i32 {
-    let mut bad = false;
+fn list(root: &std::path::Path, json: bool) -> i32 {
     let all = discover::scenarios(root);
+    let bad = all.iter().any(|(_, s)| s.is_err());
+    let go_ref = |name: &str| root.join("reference/go").join(name).is_dir();
+    if json {
+        let rows: Vec<serde_json::Value> = all
+            .iter()
+            .map(|(name, sweep)| match sweep {
+                Ok(s) => serde_json::json!({
+                    "name": name,
+                    "runtimes": s.runtimes,
+                    "go_reference": go_ref(name),
+                    "incident": s.incident,
+                    "sweep": format!("scenarios/{name}/sweep.yaml"),
+                }),
+                Err(e) => serde_json::json!({ "name": name, "error": e.to_string() }),
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return if bad { 2 } else { 0 };
+    }
     if all.is_empty() {
         println!("no scenarios under {}", root.join("scenarios").display());
+        return 0;
     }
-    let width = all.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let width = all.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(8);
+    println!(
+        "{:<width$}  {:<22}  {:<5}  INCIDENT",
+        "SCENARIO", "RUNTIMES", "GO"
+    );
     for (name, sweep) in all {
         match sweep {
             Ok(s) => println!(
-                "{name:<width$}  {:<22}  {}",
+                "{name:<width$}  {:<22}  {:<5}  {}",
                 s.runtimes.join(","),
+                if go_ref(&name) { "yes" } else { "no" },
                 s.incident
             ),
-            Err(e) => {
-                bad = true;
-                eprintln!("{e}");
-            }
+            Err(e) => eprintln!("{e}"),
         }
     }
     if bad { 2 } else { 0 }
+}
+
+/// For the commands whose output is made to be piped (`list | head`,
+/// `compare | less`): a reader that goes away ends the process quietly, as
+/// it ends `ls`, instead of a "failed printing to stdout" panic. Not for
+/// the run commands, which own child processes and pipes and must clean up.
+fn quiet_on_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: restores the default disposition before any thread is
+    // started; no Rust handler is replaced or observed.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 fn real_main() -> anyhow::Result<i32> {
@@ -244,8 +284,11 @@ fn real_main() -> anyhow::Result<i32> {
             .map_err(|e| anyhow::Error::new(UserError(e.to_string())))
     };
     let bin_dir = discover::bin_dir(cli.bin_dir.as_deref());
+    if matches!(cli.cmd, Cmd::List { .. } | Cmd::Compare { .. }) {
+        quiet_on_closed_pipe();
+    }
     match &cli.cmd {
-        Cmd::List => Ok(list(&root()?)),
+        Cmd::List { json } => Ok(list(&root()?, *json)),
         Cmd::Run { scenario, knobs } => {
             let root = root()?;
             let o = knobs.options();

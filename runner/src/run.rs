@@ -773,6 +773,31 @@ pub fn scenario_args(runtime: &str, duration: Duration, params: &Params) -> Vec<
     a
 }
 
+/// How often a go run prints its scheduler trace (`GODEBUG=schedtrace`),
+/// in ms: the report draws Ms and Ps by state from these lines.
+pub const GO_SCHEDTRACE_MS: u64 = 100;
+
+/// `GODEBUG=schedtrace=N` for the go column (added to the user's own
+/// GODEBUG settings, if any); nothing for the other runtimes, and nothing
+/// for a go point that may die of thread exhaustion (a sweep with
+/// `go_schedtrace: false`, or a point that sets the thread limit): Go
+/// 1.19's crash path calls `schedtrace(true)`, which takes the
+/// `sched.lock` that `checkmcount` threw with, and the process hangs
+/// instead of exiting.
+fn go_schedtrace_env(sweep: &Sweep, spec: &PointSpec) -> Vec<(String, String)> {
+    let limit_set = spec.params.contains_key("gmp.max_threads");
+    if spec.runtime != "go" || !sweep.go_schedtrace || limit_set {
+        return Vec::new();
+    }
+    let mut v = format!("schedtrace={GO_SCHEDTRACE_MS}");
+    if let Ok(user) = std::env::var("GODEBUG")
+        && !user.is_empty()
+    {
+        v = format!("{user},{v}");
+    }
+    vec![("GODEBUG".into(), v)]
+}
+
 fn run_one(
     sweep: &Sweep,
     spec: &PointSpec,
@@ -786,7 +811,7 @@ fn run_one(
     let p = PointRun {
         binary: binary.to_path_buf(),
         args: scenario_args(&spec.runtime, duration, &spec.params),
-        env: Vec::new(),
+        env: go_schedtrace_env(sweep, spec),
         limit: duration + sweep.grace().unwrap_or(DEFAULT_GRACE),
         sample_period: Duration::from_millis(sample_ms.max(1)),
         jsonl: dir.join(&name),
@@ -842,6 +867,7 @@ fn finish(run_dir: &Path, meta: &RunMeta) -> Result<(bool, Vec<String>)> {
     let rendered = match schedlab_report::render(run_dir) {
         Ok(r) => {
             println!("report: {}", r.html.display());
+            write_results_index(run_dir);
             true
         }
         Err(e) => {
@@ -853,11 +879,32 @@ fn finish(run_dir: &Path, meta: &RunMeta) -> Result<(bool, Vec<String>)> {
     Ok((rendered, unmet))
 }
 
+/// Refreshes `results/index.html` (every run, newest first) when the run
+/// directory lives in a folder named `results` (the default); a run written
+/// elsewhere with `--out` leaves that folder alone. A failure is a warning.
+fn write_results_index(run_dir: &Path) {
+    let Some(parent) = run_dir.parent() else {
+        return;
+    };
+    if parent.file_name().is_some_and(|n| n == "results") {
+        match schedlab_report::write_index(parent) {
+            Ok(p) => println!("all runs: {}", p.display()),
+            Err(e) => eprintln!("schedlab: warning: results index not written: {e:#}"),
+        }
+    }
+}
+
 /// Reads a run directory's run.json; a missing or unreadable one is a
 /// user error (exit 2).
 pub fn read_meta(run_dir: &Path) -> Result<RunMeta> {
-    let bytes = std::fs::read(run_dir.join(RUN_META))
-        .map_err(|e| user(format!("{}: not a run directory ({e})", run_dir.display())))?;
+    let bytes = std::fs::read(run_dir.join(RUN_META)).map_err(|e| {
+        user(format!(
+            "{}: not a run directory: {} is missing or unreadable ({e}); \
+                 a run directory (results/<run-id>/) holds {RUN_META}, written when the run starts",
+            run_dir.display(),
+            RUN_META
+        ))
+    })?;
     serde_json::from_slice(&bytes)
         .map_err(|e| user(format!("{}: unreadable run.json: {e}", run_dir.display())))
 }
@@ -992,6 +1039,37 @@ pub fn verdict_table(rows: &[VerdictRow]) -> String {
 mod tests {
     use super::*;
     use schedlab_protocol::metrics::Value;
+
+    #[test]
+    fn go_schedtrace_is_left_off_where_go_may_die_of_thread_exhaustion() {
+        let mut sweep = Sweep::from_yaml(
+            "scenario: s\nincident: i\nruntimes: [gmp, go]\nduration: 1s\ngrid: { procs: [1] }\n",
+            "sweep.yaml",
+        )
+        .unwrap();
+        let spec = |rt: &str, limit: bool| {
+            let mut params = Params::new();
+            params.insert("procs".into(), Value::Num(1.0));
+            if limit {
+                params.insert("gmp.max_threads".into(), Value::Num(50.0));
+            }
+            PointSpec {
+                runtime: rt.into(),
+                point_id: "procs-1".into(),
+                params,
+                axes: vec!["procs".into()],
+            }
+        };
+        let on = go_schedtrace_env(&sweep, &spec("go", false));
+        assert!(
+            on.iter()
+                .any(|(k, v)| k == "GODEBUG" && v.contains("schedtrace="))
+        );
+        assert!(go_schedtrace_env(&sweep, &spec("gmp", false)).is_empty());
+        assert!(go_schedtrace_env(&sweep, &spec("go", true)).is_empty());
+        sweep.go_schedtrace = false;
+        assert!(go_schedtrace_env(&sweep, &spec("go", false)).is_empty());
+    }
 
     #[test]
     fn scenario_args_follow_the_contract() {

@@ -263,12 +263,24 @@ impl LineBuf {
 /// runtime prints its verdict first ("runtime: program exceeds
 /// 10000-thread limit", "fatal error: thread exhaustion") and then megabytes
 /// of goroutine stacks, so a tail alone would lose it.
+///
+/// Scheduler-trace lines (`SCHED ...`, which Go prints under
+/// `GODEBUG=schedtrace=N` and gmp under `GMP_DEBUG`) are taken out of the
+/// stream into [`Tail::sched`], so they neither fill the kept ends nor push
+/// a fatal error out of them; the loop files them as `schedtrace` events.
 struct Tail {
     head: Vec<u8>,
     buf: Vec<u8>,
     total: usize,
     open: bool,
+    /// The current line, until its newline says whether it is a SCHED line.
+    line: Vec<u8>,
+    /// SCHED lines read and not yet taken.
+    sched: Vec<String>,
 }
+
+/// A line longer than this is not a SCHED line: it goes to the tail.
+const SCHED_LINE_MAX: usize = 4096;
 
 impl Tail {
     fn new() -> Tail {
@@ -277,6 +289,8 @@ impl Tail {
             buf: Vec::new(),
             total: 0,
             open: true,
+            line: Vec::new(),
+            sched: Vec::new(),
         }
     }
 
@@ -286,12 +300,36 @@ impl Tail {
             match r.read(&mut chunk) {
                 Ok(0) => {
                     self.open = false;
+                    let rest = std::mem::take(&mut self.line);
+                    self.keep(&rest);
                     return;
                 }
-                Ok(n) => self.keep(&chunk[..n]),
+                Ok(n) => self.split_lines(&chunk[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             }
+        }
+    }
+
+    /// Routes complete lines: SCHED lines to `sched`, the rest to `keep`.
+    fn split_lines(&mut self, mut bytes: &[u8]) {
+        while let Some(i) = bytes.iter().position(|b| *b == b'\n') {
+            self.line.extend_from_slice(&bytes[..=i]);
+            bytes = &bytes[i + 1..];
+            let line = std::mem::take(&mut self.line);
+            if line.starts_with(b"SCHED ") {
+                self.sched
+                    .push(String::from_utf8_lossy(&line).trim_end().to_string());
+            } else {
+                self.keep(&line);
+            }
+        }
+        self.line.extend_from_slice(bytes);
+        if self.line.len() > SCHED_LINE_MAX
+            || !b"SCHED ".starts_with(&self.line[..self.line.len().min(6)])
+        {
+            let line = std::mem::take(&mut self.line);
+            self.keep(&line);
         }
     }
 
@@ -499,6 +537,7 @@ pub fn run_point(p: &PointRun) -> Result<PointEnd> {
         }
         if err_tail.open {
             err_tail.read_from(&mut stderr);
+            take_sched_lines(&mut err_tail, t, &mut out);
         }
         for s in rx.try_iter() {
             out.push_line(&MergedLine::Proc(s));
@@ -548,6 +587,7 @@ pub fn run_point(p: &PointRun) -> Result<PointEnd> {
         take_line(&raw, t, &mut heard, &mut out);
     }
     err_tail.read_from(&mut stderr);
+    take_sched_lines(&mut err_tail, t, &mut out);
     out_sink.read_from(&mut stdout);
 
     let stderr_tail = err_tail.text();
@@ -607,6 +647,18 @@ fn poll_readable(fds: &[(bool, std::os::fd::BorrowedFd<'_>)]) {
         std::thread::sleep(Duration::from_millis(20));
     } else {
         let _ = poll(&mut pfds, PollTimeout::from(20u16));
+    }
+}
+
+/// Files the SCHED lines read from stderr as `schedtrace` events at `t_ms`.
+fn take_sched_lines(tail: &mut Tail, t_ms: f64, out: &mut Merger) {
+    for text in tail.sched.drain(..) {
+        out.push_line(&MergedLine::Event {
+            t_ms,
+            src_t_ms: None,
+            kind: "schedtrace".into(),
+            text,
+        });
     }
 }
 
@@ -817,6 +869,17 @@ mod tests {
         m.out.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "a\nb\nb2\nc\n");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sched_lines_leave_the_stderr_tail_as_events() {
+        let mut t = Tail::new();
+        t.split_lines(b"SCHED 0ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=2 runqueue=0\nfatal error: thread exh");
+        t.split_lines(b"austion\nSCH");
+        t.split_lines(b"ED 100ms: gomaxprocs=2\n");
+        assert_eq!(t.sched.len(), 2, "{:?}", t.sched);
+        assert!(t.sched[1].starts_with("SCHED 100ms"));
+        assert_eq!(t.text(), "fatal error: thread exhaustion\n");
     }
 
     #[test]

@@ -152,8 +152,13 @@ fn quick_set_and_report_on_a_stored_run() {
     let runs: Vec<_> = std::fs::read_dir(lab.dir.join("results"))
         .unwrap()
         .flatten()
+        .filter(|e| e.path().is_dir())
         .collect();
     assert_eq!(runs.len(), 1);
+    // Beside it, the index of all runs links to its report.
+    let index = std::fs::read_to_string(lab.dir.join("results/index.html")).unwrap();
+    let name = runs[0].file_name().into_string().unwrap();
+    assert!(index.contains(&format!("{name}/report.html")), "{index}");
     let run = runs[0].path();
     let ids: Vec<String> = points(&run, "good")
         .iter()
@@ -165,15 +170,14 @@ fn quick_set_and_report_on_a_stored_run() {
     assert_eq!(meta["sweeps"][0]["runtimes"], serde_json::json!(["tokio"]));
     // Recompute from the stored files only.
     std::fs::remove_file(run.join("summary.csv")).unwrap();
+    std::fs::remove_file(run.join("medians.csv")).unwrap();
     std::fs::remove_file(run.join("verdicts.json")).unwrap();
     let o = lab.run(&["report"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let csv = std::fs::read_to_string(run.join("summary.csv")).unwrap();
-    assert_eq!(
-        csv.lines().count(),
-        1 + 2 + 2,
-        "header, 2 rows, 2 medians:\n{csv}"
-    );
+    assert_eq!(csv.lines().count(), 1 + 2, "header, 2 rows:\n{csv}");
+    let med = std::fs::read_to_string(run.join("medians.csv")).unwrap();
+    assert_eq!(med.lines().count(), 1 + 2, "header, 2 medians:\n{med}");
     assert!(
         csv.lines()
             .nth(1)
@@ -200,6 +204,18 @@ fn run_all_runs_every_scenario_into_one_run() {
         listed.contains("good") && listed.contains("tokio,gmp") && listed.contains("another one"),
         "{listed}"
     );
+    let head: Vec<&str> = listed.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(head, ["SCENARIO", "RUNTIMES", "GO", "INCIDENT"], "{listed}");
+    // --json: the same scenarios, machine-readable.
+    let o = lab.run(&["list", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("list --json is JSON");
+    let rows = v.as_array().expect("an array");
+    assert_eq!(rows.len(), 2, "{v}");
+    let second = rows.iter().find(|r| r["name"] == "second").expect("second");
+    assert_eq!(second["runtimes"], serde_json::json!(["threads"]));
+    assert_eq!(second["incident"], "another one");
+    assert_eq!(second["go_reference"], false);
 
     let run = lab.out("all");
     let o = lab.run(&["run-all", "--quick", "--out", run.to_str().unwrap()]);
@@ -235,4 +251,13 @@ fn check_exits_3_when_a_verdict_does_not_hold_and_0_when_all_do() {
     // Without --check the same run is a success: verdicts are results.
     let o = lab.run(&["run", "wrong", "--quick", "--runtime", "tokio"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn report_on_a_folder_that_is_not_a_run_names_what_is_missing() {
+    let lab = Lab::new("notarun");
+    let dir = lab.out("plain");
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = lab.run(&["report", dir.to_str().unwrap()]);
+    assert_user_error(&o, &["not a run directory", "run.json is missing"]);
 }

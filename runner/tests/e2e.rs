@@ -83,8 +83,8 @@ fn baseline_quick_end_to_end() {
             .filter(|f| f[0] == "baseline" && f[2] == rt)
             .collect()
     };
-    // Whatever the quick profile's grid is, tokio has per-repeat rows and a
-    // median row per point, and every one ended well.
+    // Whatever the quick profile's grid is, tokio has per-repeat rows (and
+    // medians.csv a row per point), and every one ended well.
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let col = |name: &str| {
         header
@@ -94,7 +94,7 @@ fn baseline_quick_end_to_end() {
     };
     let tokio = rows("tokio");
     // The sampler saw the process: thread counts are there.
-    let threads = col("threads_median");
+    let threads = col("metric.threads_median");
     assert!(
         tokio
             .iter()
@@ -106,8 +106,14 @@ fn baseline_quick_end_to_end() {
         "no tokio repeat row:\n{csv}"
     );
     assert!(
-        tokio.iter().any(|f| f[3] == "median"),
-        "no tokio median row:\n{csv}"
+        tokio.iter().all(|f| f[3].parse::<u32>().is_ok()),
+        "a repeat that is not a number:\n{csv}"
+    );
+    let med = std::fs::read_to_string(run.join("medians.csv")).unwrap();
+    assert!(
+        med.lines()
+            .any(|l| l.starts_with("baseline,") && l.split(',').nth(2) == Some("tokio")),
+        "no tokio median row:\n{med}"
     );
     assert!(
         tokio.iter().all(|f| f[4] == "ok"),

@@ -13,11 +13,17 @@
 //!   its main thread can end a run whose runtime is wedged).
 //! * Stopping: the body returns on the main goroutine, sets the probe's stop
 //!   flag, then waits for the probe goroutine to say it ended by polling a
-//!   flag with `gmp::sleep(1 ms)` (no channel needed).
-//! * Counters in every `sample` line come from `gmp::stats()` ([`counters`]):
-//!   goroutines, ms, ms_idle, ms_syscall, ms_spinning, ms_locked, ps_idle,
-//!   ps_running, ps_syscall, threads_created, system_goroutines,
-//!   ms_running, threads_exited, retakes.
+//!   flag with `gmp::sleep(1 ms)` (the smallest part of gmp's API: no
+//!   channel needed).
+//! * Counters in every `sample` line come from `gmp::stats()`: goroutines,
+//!   ms, ms_idle, ms_syscall, ms_spinning, ms_locked, ps_idle, ps_running,
+//!   ps_syscall, threads_created, and system_goroutines,
+//!   ms_running, threads_exited, retakes (fields the gmp crate added), and
+//!   ps (GOMAXPROCS), so the report's scheduler trace can stack Ms and Ps
+//!   by state out of their totals.
+//! * When the body returns, the kit emits gmp's thread-creation profile as
+//!   an `event` of kind `threadcreate`: one line per M, `M<id> at <s> s:
+//!   <cause>` (the report groups them by cause).
 
 use crate::probe::{PERIOD, Probe, RuntimeCounters};
 use crate::{Ctx, limits};
@@ -47,7 +53,11 @@ impl Ctx {
         let (p, ctx) = (probe.clone(), self.clone());
         let result = rt.block_on(move || {
             let g = ProbeGoroutine::start(&p);
-            let result = body(ctx);
+            let result = body(ctx.clone());
+            ctx.event(
+                "threadcreate",
+                threadcreate_text(&gmp::thread_create_profile()),
+            );
             g.stop();
             result
         });
@@ -117,8 +127,31 @@ pub fn counters() -> RuntimeCounters {
             ("ms_running", s.ms_running as f64),
             ("threads_exited", s.threads_exited as f64),
             ("retakes", s.retakes as f64),
+            ("ps", s.procs as f64),
         ] {
             c.insert(k.to_string(), v);
         }
     })
+}
+
+/// At most this many Ms are listed in the `threadcreate` event.
+const MAX_THREADCREATE: usize = 20_000;
+
+/// gmp's thread-creation profile as text: a header, then one line per M.
+fn threadcreate_text(profile: &[gmp::ThreadCreate]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("threadcreate profile: total {}\n", profile.len());
+    for t in profile.iter().take(MAX_THREADCREATE) {
+        let _ = writeln!(
+            out,
+            "M{} at {:.3} s: {}",
+            t.m_id,
+            t.at.as_secs_f64(),
+            t.cause
+        );
+    }
+    if profile.len() > MAX_THREADCREATE {
+        let _ = writeln!(out, "... {} more", profile.len() - MAX_THREADCREATE);
+    }
+    out
 }

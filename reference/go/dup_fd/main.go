@@ -178,7 +178,9 @@ func startServer(interval int) (string, *exec.Cmd, io.WriteCloser, error) {
 	cmd := exec.Command("/proc/self/exe")
 	env := []string{envServer + "=1", envInterval + "=" + strconv.Itoa(interval)}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, metrics.EnvMetricsFD+"=") {
+		// Not the metrics fd; not GODEBUG either: the server shares our
+		// stderr, and its SCHED lines would mix with ours.
+		if !strings.HasPrefix(kv, metrics.EnvMetricsFD+"=") && !strings.HasPrefix(kv, "GODEBUG=") {
 			env = append(env, kv)
 		}
 	}

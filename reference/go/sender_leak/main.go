@@ -135,7 +135,7 @@ func run(ctx *metrics.Ctx) error {
 		produce(ctx, variant, e, s, period)
 	}
 	ctx.Phase("load_stop")
-	stopRSS()
+	xy := stopRSS()
 
 	leaked := s.leaked()
 	sends := atomic.LoadInt64(&s.started)
@@ -158,6 +158,10 @@ func run(ctx *metrics.Ctx) error {
 		ctx.Metric("bytes_per_goroutine", float64(rss1-rss0)/float64(leaked))
 		goBytes := float64(ms1.StackInuse+ms1.HeapInuse) - float64(ms0.StackInuse+ms0.HeapInuse)
 		ctx.Metric("go_bytes_per_goroutine", goBytes/float64(leaked))
+	}
+	xy = append(xy, point{float64(leaked), float64(rss1)})
+	if b, ok := slope(xy); ok {
+		ctx.Metric("bytes_per_leaked", b) // the same name and rule as gmp's and tokio's
 	}
 	t := time.Now()
 	ctx.GoroutineDump()
@@ -270,16 +274,19 @@ func flood(ctx *metrics.Ctx, e *exporter, s *senders, n int) time.Duration {
 
 // sampleRSS puts rss_kb and leaked_senders in the sample lines (every
 // 100 ms) and returns its stop function.
-func sampleRSS(ctx *metrics.Ctx, s *senders) func() {
+func sampleRSS(ctx *metrics.Ctx, s *senders) func() []point {
 	rss, leaked := ctx.Counter("rss_kb"), ctx.Counter("leaked_senders")
 	quit, done := make(chan struct{}), make(chan struct{})
+	var xy []point
 	go func() {
 		defer close(done)
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			rss.Set(rssBytes() / 1024)
-			leaked.Set(s.leaked())
+			r, l := rssBytes(), s.leaked()
+			rss.Set(r / 1024)
+			leaked.Set(l)
+			xy = append(xy, point{float64(l), float64(r)})
 			select {
 			case <-quit:
 				return
@@ -287,7 +294,41 @@ func sampleRSS(ctx *metrics.Ctx, s *senders) func() {
 			}
 		}
 	}()
-	return func() { close(quit); <-done }
+	return func() []point { close(quit); <-done; return xy }
+}
+
+// point is one (leaked senders, RSS bytes) sample.
+type point struct{ x, y float64 }
+
+// slope is the least-squares slope of y on x, as the Rust columns'
+// bytes_per_leaked; ok is false with < 2 points or an x span under 1,000
+// (too few senders to tell memory from noise).
+func slope(xy []point) (float64, bool) {
+	if len(xy) < 2 {
+		return 0, false
+	}
+	lo, hi, mx, my := xy[0].x, xy[0].x, 0.0, 0.0
+	for _, p := range xy {
+		if p.x < lo {
+			lo = p.x
+		}
+		if p.x > hi {
+			hi = p.x
+		}
+		mx += p.x
+		my += p.y
+	}
+	if hi-lo < 1000 {
+		return 0, false
+	}
+	n := float64(len(xy))
+	mx, my = mx/n, my/n
+	var sxy, sxx float64
+	for _, p := range xy {
+		sxy += (p.x - mx) * (p.y - my)
+		sxx += (p.x - mx) * (p.x - mx)
+	}
+	return sxy / sxx, true
 }
 
 // rssBytes is /proc/self/status VmRSS in bytes (0 if unreadable).

@@ -15,9 +15,10 @@
 //! height 1.0 (above the curve they would distort), and the legend counts
 //! them, so they are visible but do not bend the distribution.
 
+use super::style::{self, Entry, Key, SeriesId, Style};
 use super::{
-    AnyFigure, Figure, LegendEntry, Mark, NoData, Scale, colors_for, draw_legend, draw_notes,
-    notes_height, one_chart, one_chart_areas, one_chart_mesh, pe, select_rows, series_key,
+    AnyFigure, Figure, Hover, NoData, Scale, draw_notes, notes_height, one_chart, one_chart_areas,
+    one_chart_mesh, pe, select_rows, series_id,
 };
 use crate::load::Scenario;
 use crate::text;
@@ -30,7 +31,7 @@ const MAX_NOTES: usize = 4;
 
 pub struct CdfSeries {
     pub label: String,
-    pub color: RGBColor,
+    pub style: Style,
     /// Sorted ok values.
     pub ok: Vec<f64>,
     pub bad: Vec<f64>,
@@ -60,12 +61,20 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
     };
     let mut notes = Vec::new();
     let rows = select_rows(&sc.points, spec.filter.as_deref(), &mut notes);
-    let (label, factor) = text::metric_axis(&metric);
-    let mut keys: Vec<String> = Vec::new();
+    let max = rows
+        .iter()
+        .filter_map(|p| p.metrics.get(&metric))
+        .fold(
+            0.0,
+            |a: f64, b| if b.is_finite() { a.max(b.abs()) } else { a },
+        );
+    let (unit, factor) = text::display_unit(&metric, max);
+    let label = text::axis_title(&text::metric_words(&metric), unit, spec.log_x);
+    let mut keys: Vec<SeriesId> = Vec::new();
     let mut vals: Vec<(Vec<f64>, Vec<f64>, usize)> = Vec::new();
     let mut missing = 0;
     for p in rows {
-        let key = series_key(p, &spec.series, &metric);
+        let key = series_id(p, &spec.series);
         let i = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
             keys.push(key);
             vals.push((Vec::new(), Vec::new(), 0));
@@ -94,17 +103,21 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
     };
     let x = if spec.log_x { Scale::log(all()) } else { None }
         .unwrap_or_else(|| Scale::linear(all(), false));
-    let colors = colors_for(&keys);
+    let styles = style::assign(&keys);
     let series: Vec<CdfSeries> = keys
         .into_iter()
         .zip(vals)
-        .zip(colors)
-        .map(|((label, (mut ok, bad, runs)), color)| {
+        .zip(styles)
+        .map(|((id, (mut ok, bad, runs)), style)| {
+            let label = match id.label() {
+                l if l.is_empty() => text::metric_words(&metric),
+                l => l,
+            };
             ok.retain(|v| x.accepts(*v));
             ok.sort_by(f64::total_cmp);
             CdfSeries {
                 label,
-                color,
+                style,
                 ok,
                 bad: bad.into_iter().filter(|v| x.accepts(*v)).collect(),
                 runs,
@@ -152,53 +165,89 @@ fn steps(sorted: &[f64], runs: usize, (x_start, x_end): (f64, f64)) -> Vec<(f64,
 
 impl Figure for CdfFig {
     fn size(&self) -> (u32, u32) {
-        (1000, 520 + notes_height(self.notes.len(), MAX_NOTES))
+        let h = 520 + super::title_height(&self.title, 1000) - 38;
+        let legend = style::legend_height(&self.legend()) + 80;
+        (
+            1000,
+            h.max(legend) + notes_height(self.notes.len(), MAX_NOTES),
+        )
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let (chart_area, legend_area, foot) =
-            one_chart_areas(root, self.size(), self.notes.len(), MAX_NOTES);
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<Vec<Hover>> {
+        let [chart_area, legend_area, foot] =
+            one_chart_areas(root, &self.title, self.notes.len(), MAX_NOTES)?;
         let axes = (self.x.clone(), Scale::Lin { lo: 0.0, hi: 1.05 });
-        let mut chart = one_chart(&chart_area, &self.title, self.size().0, axes)?;
+        let mut chart = one_chart(&chart_area, axes)?;
         one_chart_mesh(&mut chart, &self.x_label, "fraction of runs <= x")
             .draw()
             .map_err(pe)?;
-        let mut legend = Vec::new();
+        let mut hovers = Vec::new();
         for s in &self.series {
-            let c = s.color;
-            chart
-                .draw_series(LineSeries::new(
-                    steps(&s.ok, s.runs, self.x.bounds()),
-                    c.stroke_width(2),
-                ))
-                .map_err(pe)?;
-            chart
-                .draw_series(
-                    s.bad
-                        .iter()
-                        .map(|v| Circle::new((*v, 1.0), 7, c.stroke_width(2))),
+            let st = s.style;
+            let pts: Vec<(i32, i32)> = steps(&s.ok, s.runs, self.x.bounds())
+                .into_iter()
+                .map(|p| chart.backend_coord(&p))
+                .collect();
+            style::draw_path_px(root, pts, st.color, st.dash)?;
+            let n = s.runs.max(s.ok.len()).max(1) as f64;
+            for (i, v) in s.ok.iter().enumerate() {
+                let c = chart.backend_coord(&(*v, (i + 1) as f64 / n));
+                hovers.push(Hover::around(
+                    c,
+                    6,
+                    format!(
+                        "{}: {} of {} runs <= {}",
+                        s.label,
+                        i + 1,
+                        s.runs,
+                        text::num(*v)
+                    ),
+                ));
+            }
+            for v in &s.bad {
+                let c = chart.backend_coord(&(*v, 1.0));
+                style::draw_marker_px(root, c, st.marker, st.color, 7, false)?;
+                hovers.push(Hover::around(
+                    c,
+                    8,
+                    format!(
+                        "{}: {} from a run that did not end ok",
+                        s.label,
+                        text::num(*v)
+                    ),
+                ));
+            }
+        }
+        style::draw_legend(&legend_area, &self.legend(), 10)?;
+        draw_notes(&foot, &self.notes, MAX_NOTES)?;
+        Ok(hovers)
+    }
+}
+
+impl CdfFig {
+    fn legend(&self) -> Vec<Entry> {
+        let mut legend: Vec<Entry> = self
+            .series
+            .iter()
+            .map(|s| {
+                let extra = if s.bad.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} not ok", s.bad.len())
+                };
+                Entry::new(
+                    format!("{} ({} of {} runs{extra})", s.label, s.ok.len(), s.runs),
+                    Key::Series(s.style),
                 )
-                .map_err(pe)?;
-            let extra = if s.bad.is_empty() {
-                String::new()
-            } else {
-                format!(", {} not ok", s.bad.len())
-            };
-            legend.push(LegendEntry {
-                label: format!("{} ({} of {} runs{extra})", s.label, s.ok.len(), s.runs),
-                color: c,
-                mark: Mark::Line,
-            });
-        }
+            })
+            .collect();
         if self.series.iter().any(|s| !s.bad.is_empty()) {
-            legend.push(LegendEntry {
-                label: "timeout / crash / limit".into(),
-                color: RGBColor(60, 60, 60),
-                mark: Mark::Hollow,
-            });
+            legend.push(Entry::new("hollow: timeout / crash / limit", Key::Hollow));
         }
-        draw_legend(&legend_area, &legend, 70)?;
-        draw_notes(&foot, &self.notes, MAX_NOTES)
+        legend
     }
 }
 

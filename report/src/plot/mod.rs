@@ -21,6 +21,8 @@
 //!   becomes an error for that one plot, never a panic of `render`.
 
 pub mod cdf;
+pub mod schedtrace;
+pub mod style;
 pub mod sweep;
 pub mod timeseries;
 
@@ -56,7 +58,61 @@ pub fn ensure_fonts() -> anyhow::Result<()> {
 /// A picture that can be drawn on any backend.
 pub trait Figure {
     fn size(&self) -> (u32, u32);
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>;
+    /// Draws the figure; returns the hover boxes whose exact values the
+    /// SVG shows as tooltips.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>)
+    -> anyhow::Result<Vec<Hover>>;
+}
+
+/// A box of the picture (pixels) and the exact values to show when the
+/// pointer rests on it: an SVG `<title>`, which browsers show as a
+/// tooltip without any script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hover {
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+    pub text: String,
+}
+
+impl Hover {
+    /// A square of side `2r` centred on a pixel.
+    pub fn around((x, y): (i32, i32), r: i32, text: String) -> Hover {
+        Hover {
+            x: x - r,
+            y: y - r,
+            w: 2 * r,
+            h: 2 * r,
+            text,
+        }
+    }
+}
+
+/// Escapes text for an XML text node or attribute.
+fn xml(s: &str) -> String {
+    crate::text::html(s)
+}
+
+/// Adds invisible boxes with `<title>`s at the end of an SVG document, on
+/// top of the picture, so hovering shows the exact values.
+pub fn add_tooltips(svg: &str, hovers: &[Hover]) -> String {
+    let Some(end) = svg.rfind("</svg>") else {
+        return svg.to_string();
+    };
+    let mut g = String::from("<g class=\"tips\" fill=\"#000\" fill-opacity=\"0\">\n");
+    for h in hovers.iter().filter(|h| h.w > 0 && h.h > 0) {
+        g.push_str(&format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}</title></rect>\n",
+            h.x,
+            h.y,
+            h.w,
+            h.h,
+            xml(&h.text)
+        ));
+    }
+    g.push_str("</g>\n");
+    format!("{}{g}{}", &svg[..end], &svg[end..])
 }
 
 /// Turns a plotters error (generic over the backend) into anyhow.
@@ -78,16 +134,7 @@ pub fn write_figure<F: Figure>(fig: &F, dir: &Path, id: &str) -> anyhow::Result<
     ensure_fonts()?;
     std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     let size = fig.size();
-    let svg_text = guarded(|| {
-        let mut s = String::new();
-        {
-            let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
-            root.fill(&WHITE).map_err(pe)?;
-            fig.draw(&root)?;
-            root.present().map_err(pe)?;
-        }
-        Ok(s)
-    })?;
+    let svg_text = svg_string(fig)?;
     let svg = dir.join(format!("{id}.svg"));
     schedlab_protocol::atomic::write_atomic(&svg, svg_text.as_bytes())?;
     let png = dir.join(format!("{id}.png"));
@@ -108,6 +155,22 @@ pub fn write_figure<F: Figure>(fig: &F, dir: &Path, id: &str) -> anyhow::Result<
     Ok(Written { png, svg, svg_text })
 }
 
+/// The figure as an SVG document with its tooltips (no file written).
+pub fn svg_string<F: Figure>(fig: &F) -> anyhow::Result<String> {
+    ensure_fonts()?;
+    guarded(|| {
+        let mut s = String::new();
+        let hovers;
+        {
+            let root = SVGBackend::with_string(&mut s, fig.size()).into_drawing_area();
+            root.fill(&WHITE).map_err(pe)?;
+            hovers = fig.draw(&root)?;
+            root.present().map_err(pe)?;
+        }
+        Ok(add_tooltips(&s, &hovers))
+    })
+}
+
 /// Runs `f`, turning a panic into an error.
 fn guarded<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
@@ -123,51 +186,93 @@ fn guarded<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
     }
 }
 
-/// The bold title font at the largest size, from 24 px down to 12 px, at
-/// which `title` fits in `width` pixels (measured with the vendored font):
-/// a long title shrinks instead of running off both sides of the image.
-pub fn title_font(title: &str, width: u32) -> FontDesc<'static> {
-    let mut size = 24.0;
-    loop {
-        let font = (FONT, size).into_font().style(FontStyle::Bold);
-        match font.box_size(title) {
-            Ok((w, _)) if w > width && size > 12.0 => size -= 1.0,
-            _ => return font,
+/// Title size, the same on every figure.
+pub const TITLE_PX: u32 = 20;
+const TITLE_LINE: u32 = 26;
+
+/// Regular weight: the bitmap backend draws (and measures) titles in the
+/// regular face whatever the style asks, while a browser draws the SVG's
+/// `font-weight="bold"` about 15% wider, so a bold title measured to fit
+/// ran off the right edge of the SVG. One weight keeps PNG and SVG alike.
+fn title_font() -> FontDesc<'static> {
+    (FONT, TITLE_PX).into_font()
+}
+
+/// The title's lines for a figure `width` wide: one line when it fits,
+/// else wrapped (the size never changes, so every figure's title reads
+/// alike).
+pub fn title_lines(title: &str, width: u32) -> Vec<String> {
+    let w = |s: &str| title_font().box_size(s).map(|(w, _)| w).unwrap_or(0);
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in title.split(' ') {
+        let cand = if cur.is_empty() {
+            word.to_string()
+        } else {
+            format!("{cur} {word}")
+        };
+        if !cur.is_empty() && w(&cand) > width {
+            lines.push(std::mem::take(&mut cur));
+            cur = word.to_string();
+        } else {
+            cur = cand;
         }
     }
+    lines.push(cur);
+    lines
 }
 
-/// The areas of a one-chart figure (cdf, sweep): the chart, the legend
-/// column at its right, and the notes footer under both.
+/// Height of the title strip of a figure `width` wide.
+pub fn title_height(title: &str, width: u32) -> u32 {
+    12 + TITLE_LINE * title_lines(title, width - 40).len() as u32
+}
+
+/// Draws the title at the top of `root`; returns the area under it.
+pub fn draw_title<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> anyhow::Result<DrawingArea<DB, Shift>> {
+    let (w, _) = root.dim_in_pixel();
+    let h = title_height(title, w);
+    let (top, rest) = root.split_vertically(h);
+    let style = TextStyle::from(title_font()).color(&BLACK);
+    for (i, l) in title_lines(title, w - 40).iter().enumerate() {
+        top.draw(&Text::new(
+            l.clone(),
+            (20, 8 + (TITLE_LINE * i as u32) as i32),
+            style.clone(),
+        ))
+        .map_err(pe)?;
+    }
+    Ok(rest)
+}
+
+/// The areas of a figure under its title: the chart (or the column of
+/// panels, for timeseries and schedtrace), the legend column at its right,
+/// and the notes footer under both.
 pub fn one_chart_areas<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    (w, h): (u32, u32),
+    title: &str,
     notes: usize,
     max_notes: usize,
-) -> (
-    DrawingArea<DB, Shift>,
-    DrawingArea<DB, Shift>,
-    DrawingArea<DB, Shift>,
-) {
+) -> anyhow::Result<[DrawingArea<DB, Shift>; 3]> {
+    let (w, h) = root.dim_in_pixel();
     let (top, foot) = root.split_vertically(h - notes_height(notes, max_notes));
-    let (chart, legend) = top.split_horizontally(w - LEGEND_W);
-    (chart, legend, foot)
+    let body = draw_title(&top, title)?;
+    let (chart, legend) = body.split_horizontally(w - style::LEGEND_W);
+    Ok([chart, legend, foot])
 }
 
-/// A one-chart figure's chart on `area` (of a figure `w` wide): the title
-/// sized to fit, the margins and label areas, and the axes' descriptions
-/// and mesh style, which the caller may amend before drawing the mesh.
+/// A one-chart figure's chart on `area`: margins and label areas.
 pub fn one_chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
-    title: &str,
-    w: u32,
     (x, y): (Scale, Scale),
 ) -> anyhow::Result<ChartContext<'a, DB, Cartesian2d<Scale, Scale>>> {
     ChartBuilder::on(area)
-        .caption(title, title_font(title, w - LEGEND_W - 28))
         .margin(14)
+        .margin_top(6)
         .x_label_area_size(52)
-        .y_label_area_size(76)
+        .y_label_area_size(80)
         .build_cartesian_2d(x, y)
         .map_err(pe)
 }
@@ -181,7 +286,7 @@ pub fn one_chart_mesh<'a, 'b, DB: DrawingBackend>(
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(x_desc)
         .y_desc(y_desc)
-        .axis_desc_style((FONT, 17))
+        .axis_desc_style((FONT, 16))
         .label_style((FONT, 14))
         .light_line_style(RGBColor(238, 238, 238))
         .bold_line_style(RGBColor(215, 215, 215));
@@ -198,29 +303,29 @@ pub struct NoData {
 
 impl Figure for NoData {
     fn size(&self) -> (u32, u32) {
-        (960, 240)
+        (960, 140 + title_height(&self.title, 960))
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let title = root
-            .titled(&self.title, title_font(&self.title, self.size().0 - 40))
-            .map_err(pe)?;
-        let (w, h) = title.dim_in_pixel();
-        title
-            .draw(&Rectangle::new(
-                [(20, 10), (w as i32 - 20, h as i32 - 20)],
-                RGBColor(180, 180, 180).stroke_width(1),
-            ))
-            .map_err(pe)?;
-        let style = TextStyle::from((FONT, 18).into_font()).color(&RGBColor(90, 90, 90));
-        title
-            .draw(&Text::new(
-                format!("no data: {}", self.reason),
-                (40, (h / 2) as i32 - 15),
-                style,
-            ))
-            .map_err(pe)?;
-        Ok(())
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<Vec<Hover>> {
+        let body = draw_title(root, &self.title)?;
+        let (w, h) = body.dim_in_pixel();
+        body.draw(&Rectangle::new(
+            [(20, 10), (w as i32 - 20, h as i32 - 20)],
+            RGBColor(180, 180, 180).stroke_width(1),
+        ))
+        .map_err(pe)?;
+        let style = TextStyle::from((FONT, 17).into_font()).color(&RGBColor(90, 90, 90));
+        let (line, _) = text::cap(&self.reason, 110);
+        body.draw(&Text::new(
+            format!("no data: {line}"),
+            (40, (h / 2) as i32 - 15),
+            style,
+        ))
+        .map_err(pe)?;
+        Ok(Vec::new())
     }
 }
 
@@ -435,44 +540,6 @@ impl ValueFormatter<f64> for Scale {
     }
 }
 
-/// Series colors: fixed per runtime name, then a qualitative palette.
-pub fn runtime_color(name: &str) -> Option<RGBColor> {
-    match name {
-        "gmp" => Some(RGBColor(31, 119, 180)),
-        "go" => Some(RGBColor(0, 158, 115)),
-        "tokio" => Some(RGBColor(230, 120, 20)),
-        "threads" => Some(RGBColor(120, 120, 120)),
-        _ => None,
-    }
-}
-
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(204, 51, 102),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(23, 190, 207),
-    RGBColor(188, 189, 34),
-    RGBColor(214, 39, 40),
-    RGBColor(90, 90, 200),
-    RGBColor(60, 140, 60),
-];
-
-/// One color per label: a label that is a runtime name gets that runtime's
-/// color, the others take palette colors in order.
-pub fn colors_for(labels: &[String]) -> Vec<RGBColor> {
-    let mut next = 0;
-    labels
-        .iter()
-        .map(|l| {
-            runtime_color(l).unwrap_or_else(|| {
-                let c = PALETTE[next % PALETTE.len()];
-                next += 1;
-                c
-            })
-        })
-        .collect()
-}
-
 /// Median of the finite values of `vals` (None if there are none); the
 /// median itself is `schedlab_protocol::util::median`, the runner's.
 pub fn median(vals: &[f64]) -> Option<f64> {
@@ -514,121 +581,6 @@ pub fn notes_height(n: usize, max: usize) -> u32 {
     } else {
         8 + 18 * (n.min(max) as u32 + u32::from(n > max))
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_long_title_shrinks_to_fit_and_a_short_one_keeps_24px() {
-        ensure_fonts().unwrap();
-        let short = title_font("Threads", 600);
-        assert_eq!(short.get_size(), 24.0);
-        let long = "Threads against connections (log x): Go's bug makes one thread per \
-                    connection, tokio's stays flat";
-        let at24 = (FONT, 24).into_font().style(FontStyle::Bold);
-        assert!(
-            at24.box_size(long).unwrap().0 > 700,
-            "the case must overflow at 24 px"
-        );
-        let f = title_font(long, 700);
-        assert!(f.get_size() < 24.0);
-        assert!(f.box_size(long).unwrap().0 <= 700);
-    }
-
-    #[test]
-    fn ticks_cover_the_range() {
-        let t = nice_ticks(0.0, 10.0, 6);
-        assert_eq!(t, vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        let l = log_ticks(1.0, 1000.0, 10);
-        assert!(
-            l.contains(&1.0) && l.contains(&100.0) && l.contains(&1000.0),
-            "{l:?}"
-        );
-    }
-
-    #[test]
-    fn scales_map_into_the_pixel_range() {
-        let s = Scale::Log { lo: 1.0, hi: 100.0 };
-        assert_eq!(s.map(&10.0, (0, 100)), 50);
-        let c = Scale::Cat {
-            names: vec!["a".into(), "b".into()],
-        };
-        assert_eq!(c.map(&0.0, (0, 100)), 25);
-        assert_eq!(c.format_ext(&1.0), "b");
-        let l = Scale::linear([3.0, 3.0].into_iter(), true);
-        assert!(matches!(l, Scale::Lin { lo, hi } if lo == 0.0 && hi > 3.0));
-    }
-
-    #[test]
-    fn median_ignores_non_finite() {
-        assert_eq!(median(&[3.0, f64::NAN, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[f64::NAN]), None);
-    }
-}
-
-/// How a legend entry is drawn.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Mark {
-    /// A line with a filled dot: a series.
-    LineDot,
-    /// A line only (time series).
-    Line,
-    /// A hollow circle: a point whose process timed out, crashed or hit a
-    /// limit.
-    Hollow,
-    /// A shaded box: a phase.
-    Shade,
-}
-
-/// One legend entry.
-#[derive(Debug, Clone)]
-pub struct LegendEntry {
-    pub label: String,
-    pub color: RGBColor,
-    pub mark: Mark,
-}
-
-/// Width of the legend strip at the right of every chart.
-pub const LEGEND_W: u32 = 270;
-
-/// Draws the legend in its own strip (never over the data).
-pub fn draw_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    entries: &[LegendEntry],
-    top: i32,
-) -> anyhow::Result<()> {
-    let style = TextStyle::from((FONT, 15).into_font()).color(&BLACK);
-    for (i, e) in entries.iter().enumerate().take(24) {
-        let y = top + 22 * i as i32;
-        let c = e.color;
-        match e.mark {
-            Mark::LineDot | Mark::Line => {
-                area.draw(&PathElement::new(vec![(8, y), (36, y)], c.stroke_width(2)))
-                    .map_err(pe)?;
-                if e.mark == Mark::LineDot {
-                    area.draw(&Circle::new((22, y), 4, c.filled()))
-                        .map_err(pe)?;
-                }
-            }
-            Mark::Hollow => area
-                .draw(&Circle::new((22, y), 6, c.stroke_width(2)))
-                .map_err(pe)?,
-            Mark::Shade => area
-                .draw(&Rectangle::new([(8, y - 7), (36, y + 7)], c.filled()))
-                .map_err(pe)?,
-        }
-        let (shown, cut) = text::cap(&e.label, 30);
-        let label = if cut > 0 {
-            format!("{shown}…")
-        } else {
-            shown.to_string()
-        };
-        area.draw(&Text::new(label, (44, y - 8), style.clone()))
-            .map_err(pe)?;
-    }
-    Ok(())
 }
 
 /// A name of a row for `where` filters and series: `runtime`, `point_id`,
@@ -718,20 +670,25 @@ pub fn select_rows<'a>(
     out
 }
 
-/// A row's series name: the values of `names` joined by " · ".
-pub fn series_key(
-    p: &schedlab_protocol::results::PointResult,
-    names: &[String],
-    default: &str,
-) -> String {
-    if names.is_empty() {
-        return default.to_string();
-    }
-    names
+/// A row's series identity from the `series` names: `runtime` when named,
+/// the other names' values in words (`bug`, `cap=5`).
+pub fn series_id(p: &PointResult, names: &[String]) -> style::SeriesId {
+    use schedlab_protocol::metrics::Value;
+    let runtime = names
         .iter()
-        .map(|n| lookup(p, n).map_or_else(|| format!("{n}=?"), |v| v.to_string()))
+        .any(|n| n == "runtime")
+        .then(|| p.runtime.clone());
+    let variant = names
+        .iter()
+        .filter(|n| *n != "runtime")
+        .map(|n| match lookup(p, n) {
+            Some(Value::Str(s)) => s,
+            Some(v) => format!("{n}={v}"),
+            None => format!("{n}=?"),
+        })
         .collect::<Vec<_>>()
-        .join(" · ")
+        .join(" · ");
+    style::SeriesId { runtime, variant }
 }
 
 /// Any figure this crate draws.
@@ -740,6 +697,7 @@ pub enum AnyFigure {
     Timeseries(timeseries::TimeseriesFig),
     Cdf(cdf::CdfFig),
     NoData(NoData),
+    Sched(schedtrace::SchedFig),
 }
 
 impl AnyFigure {
@@ -750,6 +708,7 @@ impl AnyFigure {
             AnyFigure::Timeseries(f) => &f.notes,
             AnyFigure::Cdf(f) => &f.notes,
             AnyFigure::NoData(f) => &f.notes,
+            AnyFigure::Sched(f) => &f.notes,
         }
     }
 }
@@ -761,15 +720,78 @@ impl Figure for AnyFigure {
             AnyFigure::Timeseries(f) => f.size(),
             AnyFigure::Cdf(f) => f.size(),
             AnyFigure::NoData(f) => f.size(),
+            AnyFigure::Sched(f) => f.size(),
         }
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<Vec<Hover>> {
         match self {
             AnyFigure::Sweep(f) => f.draw(root),
             AnyFigure::Timeseries(f) => f.draw(root),
             AnyFigure::Cdf(f) => f.draw(root),
             AnyFigure::NoData(f) => f.draw(root),
+            AnyFigure::Sched(f) => f.draw(root),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_title_wraps_at_one_size() {
+        ensure_fonts().unwrap();
+        assert_eq!(title_lines("Threads", 600), vec!["Threads"]);
+        let long = "Threads against connections: Go's bug makes one thread per \
+                    connection, tokio's stays flat";
+        let lines = title_lines(long, 500);
+        assert!(lines.len() >= 2, "{lines:?}");
+        for l in &lines {
+            assert!(title_font().box_size(l).unwrap().0 <= 500, "{l}");
+        }
+        assert_eq!(lines.join(" "), long);
+    }
+
+    #[test]
+    fn tooltips_are_titles_on_invisible_boxes() {
+        let svg = "<svg width=\"10\"><rect/></svg>\n";
+        let out = add_tooltips(svg, &[Hover::around((5, 5), 3, "a < b".into())]);
+        assert!(out.contains("<title>a &lt; b</title>"), "{out}");
+        assert!(out.trim_end().ends_with("</svg>"));
+        assert!(out.contains("fill-opacity=\"0\""));
+    }
+
+    #[test]
+    fn ticks_cover_the_range() {
+        let t = nice_ticks(0.0, 10.0, 6);
+        assert_eq!(t, vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        let l = log_ticks(1.0, 1000.0, 10);
+        assert!(
+            l.contains(&1.0) && l.contains(&100.0) && l.contains(&1000.0),
+            "{l:?}"
+        );
+    }
+
+    #[test]
+    fn scales_map_into_the_pixel_range() {
+        let s = Scale::Log { lo: 1.0, hi: 100.0 };
+        assert_eq!(s.map(&10.0, (0, 100)), 50);
+        let c = Scale::Cat {
+            names: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(c.map(&0.0, (0, 100)), 25);
+        assert_eq!(c.format_ext(&1.0), "b");
+        let l = Scale::linear([3.0, 3.0].into_iter(), true);
+        assert!(matches!(l, Scale::Lin { lo, hi } if lo == 0.0 && hi > 3.0));
+    }
+
+    #[test]
+    fn median_ignores_non_finite() {
+        assert_eq!(median(&[3.0, f64::NAN, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[f64::NAN]), None);
     }
 }

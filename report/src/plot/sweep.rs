@@ -17,9 +17,10 @@
 //!   series are nudged sideways a little so their whiskers do not hide each
 //!   other.
 
+use super::style::{self, Entry, Key, Marker, SeriesId, Style};
 use super::{
-    AnyFigure, Figure, LegendEntry, Mark, NoData, Scale, colors_for, draw_legend, draw_notes,
-    median, notes_height, one_chart, one_chart_areas, one_chart_mesh, pe, select_rows, series_key,
+    AnyFigure, Figure, Hover, NoData, Scale, draw_notes, median, notes_height, one_chart,
+    one_chart_areas, one_chart_mesh, pe, select_rows, series_id,
 };
 use crate::load::Scenario;
 use crate::text;
@@ -41,8 +42,9 @@ pub struct Group {
 
 #[derive(Debug, Clone)]
 pub struct Series {
+    pub id: SeriesId,
     pub label: String,
-    pub color: RGBColor,
+    pub style: Style,
     /// Sorted by x.
     pub groups: Vec<Group>,
 }
@@ -51,6 +53,10 @@ pub struct SweepFig {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
+    /// x's name (a param or metric), for tooltips.
+    pub x_name: String,
+    /// The unit the y values are shown in (tooltips).
+    pub y_unit: String,
     pub x: Scale,
     pub y: Scale,
     pub series: Vec<Series>,
@@ -80,7 +86,13 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
         notes.push(format!("only the first y ({y_name}) is drawn"));
     }
     let rows = select_rows(&sc.points, spec.filter.as_deref(), &mut notes);
-    let (y_label, y_factor) = text::metric_axis(&y_name);
+    let y_max = rows
+        .iter()
+        .filter_map(|p| p.metrics.get(&y_name))
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, |a: f64, b| a.max(b.abs()));
+    let (y_unit, y_factor) = text::display_unit(&y_name, y_max);
     let categories = categorical_x(sc, &rows, &x_name);
     let mut series = group_rows(
         &rows,
@@ -118,16 +130,32 @@ pub fn build(spec: &PlotSpec, sc: &Scenario) -> AnyFigure {
         },
         None => x_scale(spec, &series, x_is_axis(&rows, &x_name), &mut notes),
     };
-    if let Some(names) = &categories {
-        dodge(&mut series, names.len());
-    }
+    let x_log = matches!(x_scale, Scale::Log { .. })
+        || matches!(&x_scale, Scale::Fixed { inner, .. } if matches!(**inner, Scale::Log { .. }));
+    let y_log = matches!(y_scale, Scale::Log { .. });
+    let x_words = spec
+        .x_label
+        .clone()
+        .unwrap_or_else(|| text::metric_words(&x_name));
+    let x_unit = if categories.is_some() || x_is_axis(&rows, &x_name) {
+        ""
+    } else {
+        let x_max = series
+            .iter()
+            .flat_map(|s| s.groups.iter().map(|g| g.x.abs()))
+            .fold(0.0, f64::max);
+        text::display_unit(&x_name, x_max).0
+    };
+    let y_words = spec
+        .y_label
+        .clone()
+        .unwrap_or_else(|| text::metric_words(&y_name));
     AnyFigure::Sweep(SweepFig {
         title: spec.title.clone(),
-        x_label: spec
-            .x_label
-            .clone()
-            .unwrap_or_else(|| text::metric_axis(&x_name).0),
-        y_label: spec.y_label.clone().unwrap_or(y_label),
+        x_label: text::axis_title(&x_words, x_unit, x_log),
+        y_label: text::axis_title(&y_words, y_unit, y_log),
+        x_name: x_name.clone(),
+        y_unit: y_unit.to_string(),
         x: x_scale,
         y: y_scale,
         series,
@@ -199,9 +227,9 @@ fn group_rows(
     categories: Option<&[String]>,
     notes: &mut Vec<String>,
 ) -> Vec<Series> {
-    let mut keyed: Vec<(String, Vec<PointRuns<'_>>)> = Vec::new();
+    let mut keyed: Vec<(SeriesId, Vec<PointRuns<'_>>)> = Vec::new();
     for p in rows {
-        let key = series_key(p, &spec.series, y_name);
+        let key = series_id(p, &spec.series);
         let idx = keyed
             .iter()
             .position(|(k, _)| *k == key)
@@ -215,12 +243,16 @@ fn group_rows(
             None => points.push((p.point_id.clone(), vec![p])),
         }
     }
-    let labels: Vec<String> = keyed.iter().map(|(k, _)| k.clone()).collect();
-    let colors = colors_for(&labels);
+    let ids: Vec<SeriesId> = keyed.iter().map(|(k, _)| k.clone()).collect();
+    let styles = style::assign(&ids);
     keyed
         .into_iter()
-        .zip(colors)
-        .map(|((label, points), color)| {
+        .zip(styles)
+        .map(|((id, points), style)| {
+            let label = match id.label() {
+                l if l.is_empty() => text::metric_words(y_name),
+                l => l,
+            };
             let mut groups: Vec<Group> = points
                 .iter()
                 .filter_map(|(id, reps)| {
@@ -231,8 +263,9 @@ fn group_rows(
                 .collect();
             groups.sort_by(|a, b| a.x.total_cmp(&b.x));
             Series {
+                id,
                 label,
-                color,
+                style,
                 groups,
             }
         })
@@ -398,113 +431,171 @@ fn axis_for_x<I: Iterator<Item = f64>>(
     }
 }
 
-/// Nudges series sideways on a categorical axis.
-fn dodge(series: &mut [Series], _categories: usize) {
-    let n = series.len();
-    if n < 2 {
-        return;
-    }
-    let width = 0.4_f64.min(0.12 * n as f64);
-    for (i, s) in series.iter_mut().enumerate() {
-        let off = -width / 2.0 + width * i as f64 / (n - 1) as f64;
-        for g in &mut s.groups {
-            g.x += off;
-        }
-    }
-}
-
 impl Figure for SweepFig {
     fn size(&self) -> (u32, u32) {
-        (1000, 560 + notes_height(self.notes.len(), MAX_NOTES))
+        let legend = style::legend_height(&self.legend()) + 80;
+        let h = (560 + super::title_height(&self.title, 1000) - 38).max(legend);
+        (1000, h + notes_height(self.notes.len(), MAX_NOTES))
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let (chart_area, legend_area, foot) =
-            one_chart_areas(root, self.size(), self.notes.len(), MAX_NOTES);
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<Vec<Hover>> {
+        let [chart_area, legend_area, foot] =
+            one_chart_areas(root, &self.title, self.notes.len(), MAX_NOTES)?;
         let axes = (self.x.clone(), self.y.clone());
-        let mut chart = one_chart(&chart_area, &self.title, self.size().0, axes)?;
+        let mut chart = one_chart(&chart_area, axes)?;
         let mut mesh = one_chart_mesh(&mut chart, &self.x_label, &self.y_label);
         if let Scale::Cat { names } = &self.x {
             mesh.x_labels(names.len().max(1)).disable_x_mesh();
         }
         mesh.draw().map_err(pe)?;
-        for s in &self.series {
-            draw_series(&mut chart, s)?;
+        let mut hovers = Vec::new();
+        let n = self.series.len();
+        let step = dodge_step(n, &self.x, &chart);
+        for (i, s) in self.series.iter().enumerate() {
+            let dx = ((i as f64 - (n as f64 - 1.0) / 2.0) * step).round() as i32;
+            self.draw_series(root, &chart, s, dx, &mut hovers)?;
         }
-        draw_legend(&legend_area, &self.legend(), 70)?;
-        draw_notes(&foot, &self.notes, MAX_NOTES)
+        style::draw_legend(&legend_area, &self.legend(), 10)?;
+        draw_notes(&foot, &self.notes, MAX_NOTES)?;
+        Ok(hovers)
     }
 }
 
+/// Pixels between neighbouring series at one x, so that sixteen series on
+/// one x value stay apart: at most 9 px, and all of them within a third
+/// of the gap between two x ticks (a category's width on a word axis).
+fn dodge_step<DB: DrawingBackend>(n: usize, x: &Scale, chart: &Chart<'_, DB>) -> f64 {
+    if n < 2 {
+        return 0.0;
+    }
+    let px = |v: f64| chart.backend_coord(&(v, 0.0)).0 as f64;
+    let ticks: Vec<f64> = match x {
+        Scale::Cat { names } => (0..names.len().max(1)).map(|i| i as f64).collect(),
+        Scale::Fixed { ticks, .. } => ticks.clone(),
+        _ => Vec::new(),
+    };
+    let (lo, hi) = x.bounds();
+    let mut gap = (px(hi) - px(lo)).abs();
+    for w in ticks.windows(2) {
+        gap = gap.min((px(w[1]) - px(w[0])).abs());
+    }
+    if let [only] = ticks.as_slice() {
+        gap = gap.min(2.0 * (px(*only) - px(lo)).abs());
+    }
+    (gap / 3.0 / (n as f64 - 1.0)).min(9.0)
+}
+
 impl SweepFig {
-    fn legend(&self) -> Vec<LegendEntry> {
-        let mut out: Vec<LegendEntry> = self
+    fn legend(&self) -> Vec<Entry> {
+        let ids: Vec<SeriesId> = self.series.iter().map(|s| s.id.clone()).collect();
+        let styles: Vec<Style> = self.series.iter().map(|s| s.style).collect();
+        let mut out = style::series_legend(&ids, &styles);
+        if ids.iter().all(|i| i.label().is_empty())
+            && let Some(e) = out.first_mut()
+        {
+            e.label = self.series[0].label.clone();
+        }
+        out.push(Entry::new(
+            "marker: median of the ok repeats",
+            Key::Dot(Marker::Circle),
+        ));
+        if self
             .series
             .iter()
-            .map(|s| LegendEntry {
-                label: s.label.clone(),
-                color: s.color,
-                mark: Mark::LineDot,
-            })
-            .collect();
-        out.push(LegendEntry {
-            label: "dot: median of ok repeats".into(),
-            color: RGBColor(60, 60, 60),
-            mark: Mark::LineDot,
-        });
+            .any(|s| s.groups.iter().any(|g| g.ok.len() > 1))
+        {
+            out.push(Entry::new("bar: min to max over repeats", Key::Heading));
+        }
         if self
             .series
             .iter()
             .any(|s| s.groups.iter().any(|g| !g.bad.is_empty()))
         {
-            out.push(LegendEntry {
-                label: "timeout / crash / limit".into(),
-                color: RGBColor(60, 60, 60),
-                mark: Mark::Hollow,
-            });
+            out.push(Entry::new("hollow: timeout / crash / limit", Key::Hollow));
         }
         out
+    }
+
+    /// The x value in words for a tooltip.
+    fn x_words(&self, x: f64) -> String {
+        match &self.x {
+            Scale::Cat { names } => names
+                .get(x.round().max(0.0) as usize)
+                .cloned()
+                .unwrap_or_default(),
+            _ => format!("{} = {}", self.x_name, text::num(x)),
+        }
+    }
+
+    /// One series in pixels on `root`, shifted `dx` px sideways.
+    fn draw_series<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        chart: &Chart<'_, DB>,
+        s: &Series,
+        dx: i32,
+        hovers: &mut Vec<Hover>,
+    ) -> anyhow::Result<()> {
+        let at = |x: f64, y: f64| {
+            let (px, py) = chart.backend_coord(&(x, y));
+            (px + dx, py)
+        };
+        let st = s.style;
+        for seg in segments(&s.groups) {
+            let pts: Vec<(i32, i32)> = seg.iter().map(|(x, y)| at(*x, *y)).collect();
+            style::draw_path_px(root, pts, st.color, st.dash)?;
+        }
+        for g in &s.groups {
+            let ok_range = super::min_max(g.ok.iter().copied());
+            if let (Some((lo, hi)), true) = (ok_range, g.ok.len() > 1) {
+                let (a, b) = (at(g.x, lo), at(g.x, hi));
+                root.draw(&PathElement::new(vec![a, b], st.color.stroke_width(2)))
+                    .map_err(pe)?;
+                for p in [a, b] {
+                    root.draw(&PathElement::new(
+                        vec![(p.0 - 5, p.1), (p.0 + 5, p.1)],
+                        st.color.stroke_width(2),
+                    ))
+                    .map_err(pe)?;
+                }
+            }
+            let mut tip = format!("{} at {}:", s.label, self.x_words(g.x));
+            if let Some(m) = median(&g.ok) {
+                let c = at(g.x, m);
+                style::draw_marker_px(root, c, st.marker, st.color, 5, true)?;
+                tip.push_str(&format!(
+                    " median {} of {} ok run(s)",
+                    style::with_unit(m, &self.y_unit),
+                    g.ok.len()
+                ));
+                if let (Some((lo, hi)), true) = (ok_range, g.ok.len() > 1) {
+                    tip.push_str(&format!(", min {}, max {}", text::num(lo), text::num(hi)));
+                }
+                hovers.push(Hover::around(c, 8, tip.clone()));
+            }
+            for y in &g.bad {
+                let c = at(g.x, *y);
+                style::draw_marker_px(root, c, st.marker, st.color, 8, false)?;
+                hovers.push(Hover::around(
+                    c,
+                    9,
+                    format!(
+                        "{} at {}: {} from a run that did not end ok",
+                        s.label,
+                        self.x_words(g.x),
+                        style::with_unit(*y, &self.y_unit)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
 type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Scale, Scale>>;
-
-fn draw_series<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, s: &Series) -> anyhow::Result<()> {
-    let c = s.color;
-    for seg in segments(&s.groups) {
-        chart
-            .draw_series(LineSeries::new(seg, c.stroke_width(2)))
-            .map_err(pe)?;
-    }
-    for g in &s.groups {
-        if let (Some((lo, hi)), true) = (super::min_max(g.ok.iter().copied()), g.ok.len() > 1) {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(g.x, lo), (g.x, hi)],
-                    c.stroke_width(2),
-                )))
-                .map_err(pe)?;
-            for y in [lo, hi] {
-                let cap = EmptyElement::at((g.x, y))
-                    + PathElement::new(vec![(-6, 0), (6, 0)], c.stroke_width(2));
-                chart.draw_series(std::iter::once(cap)).map_err(pe)?;
-            }
-        }
-        if let Some(m) = median(&g.ok) {
-            chart
-                .draw_series(std::iter::once(Circle::new((g.x, m), 5, c.filled())))
-                .map_err(pe)?;
-        }
-        chart
-            .draw_series(
-                g.bad
-                    .iter()
-                    .map(|y| Circle::new((g.x, *y), 7, c.stroke_width(2))),
-            )
-            .map_err(pe)?;
-    }
-    Ok(())
-}
 
 /// Runs of neighbouring groups that all have an ok median.
 fn segments(groups: &[Group]) -> Vec<Vec<(f64, f64)>> {
@@ -564,6 +655,7 @@ mod tests {
         PlotSpec {
             kind: schedlab_protocol::sweep::PlotKind::Sweep,
             title: "t".into(),
+            caption: None,
             x: Some(x.into()),
             y: OneOrMany::One("threads_peak".into()),
             series: series.iter().map(|s| s.to_string()).collect(),

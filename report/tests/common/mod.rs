@@ -56,6 +56,7 @@ fn plot(
     PlotSpec {
         kind,
         title: title.into(),
+        caption: None,
         x: x.map(String::from),
         y,
         series: series.iter().map(|s| s.to_string()).collect(),
@@ -101,6 +102,7 @@ fn sweep(name: &str, plots: Vec<PlotSpec>) -> Sweep {
             "tokio".to_string(),
             "tokio has no sysmon & no P handoff".to_string(),
         )]),
+        go_schedtrace: true,
     }
 }
 
