@@ -364,7 +364,15 @@ pub(crate) fn safepoint() {
 /// it read, or, if the goroutine was preempted here, the one it resumed on.
 #[inline]
 pub(crate) fn safepoint_getm() -> Option<&'static M> {
-    let m = getm()?;
+    safepoint_on(getm())
+}
+
+/// [`safepoint_getm`] for a caller that has read `getm` already (Go's
+/// functions read `getg()` once, a register): the M read, or the one the
+/// goroutine resumed on if it was preempted here.
+#[inline]
+pub(crate) fn safepoint_on(m: Option<&'static M>) -> Option<&'static M> {
+    let m = m?;
     let Some(gp) = load(&m.curg) else {
         return Some(m);
     };

@@ -59,6 +59,7 @@ mod schedule;
 
 pub(crate) use goroutine::{
     gopark, goready, gosched, gosched_on, mcall, newproc, newproc1, safepoint, safepoint_getm,
+    safepoint_on,
 };
 pub(crate) use idle::{
     acquirep, handoffp, incidlelocked, pidleget, pidleput, releasep, startm, stopm,

@@ -147,6 +147,19 @@ pub(crate) fn mod_timer(
     f: Option<crate::netpoll::DeadlineCall>,
     loc: Option<&'static Location<'static>>,
 ) -> bool {
+    mod_timer_on(crate::stubs::getm(), t, when, period, f, loc)
+}
+
+/// [`mod_timer`] for a caller that has read `getm` already (`m`), as Go's
+/// `resetTimer` hands `modtimer` the g it runs on.
+pub(crate) fn mod_timer_on(
+    m: Option<&'static M>,
+    t: &Arc<RTimer>,
+    when: i64,
+    period: i64,
+    f: Option<crate::netpoll::DeadlineCall>,
+    loc: Option<&'static Location<'static>>,
+) -> bool {
     if when <= 0 {
         throw("timer when must be positive");
     }
@@ -156,7 +169,7 @@ pub(crate) fn mod_timer(
     // The prologue of modtimer (timer not yet Modifying).
     // The M after the safepoint: a preempted goroutine may resume on
     // another M.
-    let m = crate::proc::safepoint_getm();
+    let m = crate::proc::safepoint_on(m);
     let ord = m.map_or_else(timers_mode, |m| m.sched.cfg.timers);
     let mut spun = false;
     let was_removed;
@@ -296,4 +309,14 @@ pub(crate) fn reset_timer(
     loc: Option<&'static Location<'static>>,
 ) -> bool {
     mod_timer(t, when, t.period.load(Relaxed), None, loc)
+}
+
+/// [`reset_timer`] for a caller that has read `getm` already.
+pub(crate) fn reset_timer_on(
+    m: Option<&'static M>,
+    t: &Arc<RTimer>,
+    when: i64,
+    loc: Option<&'static Location<'static>>,
+) -> bool {
+    mod_timer_on(m, t, when, t.period.load(Relaxed), None, loc)
 }

@@ -11,7 +11,7 @@ use crate::panic::throw;
 use crate::runtime2::*;
 use crate::stubs::need_g;
 
-use super::modify::{add_timer, del_timer, reset_timer};
+use super::modify::{add_timer, del_timer, reset_timer, reset_timer_on};
 use super::{MAX_WHEN, RTimer, TimerFn, status_name};
 
 /// Go's `when(d)` (time/sleep.go): nanotime() + d, saturating.
@@ -85,7 +85,7 @@ impl Timer {
         let loc = Location::caller();
         let (m, _) = need_g("Timer::reset");
         let when = when_after(m.sched, d);
-        reset_timer(&self.t, when, Some(loc))
+        reset_timer_on(Some(m), &self.t, when, Some(loc))
     }
 
     /// `t.Stop()` (models `stopTimer` -> `deltimer`): true if the call

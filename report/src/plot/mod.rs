@@ -227,6 +227,21 @@ pub fn title_height(title: &str, width: u32) -> u32 {
     12 + TITLE_LINE * title_lines(title, width - 40).len() as u32
 }
 
+/// The size of a figure `width` wide: its title strip, a body (panels or
+/// chart beside the legend) `body` tall, and the notes footer.
+pub fn figure_size(
+    title: &str,
+    width: u32,
+    body: u32,
+    notes: usize,
+    max_notes: usize,
+) -> (u32, u32) {
+    (
+        width,
+        title_height(title, width) + body + notes_height(notes, max_notes),
+    )
+}
+
 /// Draws the title at the top of `root`; returns the area under it.
 pub fn draw_title<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,

@@ -22,7 +22,7 @@
 //! where the stack meets the line, every OS thread is an M.
 
 use super::style::{self, Entry, Key};
-use super::{Figure, Hover, Scale, draw_notes, notes_height, pe};
+use super::{Figure, Hover, Scale, draw_notes, pe};
 use crate::load::Trace;
 use crate::text;
 use plotters::coord::Shift;
@@ -312,11 +312,12 @@ impl Figure for SchedFig {
     fn size(&self) -> (u32, u32) {
         let body = 40 + 2 * PANEL_H + 50;
         let legend = style::legend_height(&self.legend()) + 40;
-        (
+        super::figure_size(
+            &self.title,
             1100,
-            super::title_height(&self.title, 1100)
-                + body.max(legend)
-                + notes_height(self.notes.len(), MAX_NOTES),
+            body.max(legend),
+            self.notes.len(),
+            MAX_NOTES,
         )
     }
 

@@ -43,9 +43,7 @@
 //! value at that time.
 
 use super::style::{self, Entry, Key, SeriesId, Style};
-use super::{
-    AnyFigure, FONT, Figure, Hover, NoData, Scale, draw_notes, notes_height, pe, select_rows,
-};
+use super::{AnyFigure, FONT, Figure, Hover, NoData, Scale, draw_notes, pe, select_rows};
 use crate::load::{Scenario, Trace, jsonl_path, read_trace};
 use crate::text;
 use plotters::coord::Shift;
@@ -642,11 +640,12 @@ impl Figure for TimeseriesFig {
         let n = self.panels.len().max(1) as u32;
         let body = self.top_margin() + n * PANEL_H + 50;
         let legend = style::legend_height(&self.legend()) + 20;
-        (
+        super::figure_size(
+            &self.title,
             WIDTH,
-            super::title_height(&self.title, WIDTH)
-                + body.max(legend)
-                + notes_height(self.notes.len(), MAX_NOTES),
+            body.max(legend),
+            self.notes.len(),
+            MAX_NOTES,
         )
     }
 
