@@ -125,18 +125,34 @@ fn warn_bad_lines(path: &Path, d: &PointData) {
     );
 }
 
+/// The thread count a runtime died at, from its own fatal error: Go's
+/// `checkmcount` (and gmp's, which models it) prints "runtime: program
+/// exceeds N-thread limit" when creating an M would pass N. The /proc
+/// sampler's `threads_peak` only bounds that from below: a ramp of 500
+/// threads in 0.1 s outruns its ticks.
+fn thread_limit_hit(stderr: &str) -> Option<f64> {
+    stderr.lines().find_map(|l| {
+        let rest = l.split("program exceeds ").nth(1)?;
+        rest.strip_suffix("-thread limit")?.trim().parse().ok()
+    })
+}
+
 fn max(v: impl Iterator<Item = f64>) -> Option<f64> {
     v.fold(None, |m, x| Some(m.map_or(x, |m: f64| m.max(x))))
 }
 
 /// threads_peak, threads_median, threads_end, r_threads_max,
 /// r_threads_median, cores_mean, cores_max, rss_peak_bytes, rss_end_bytes,
-/// wall_s, threads_at_<phase>.
+/// wall_s, threads_at_<phase>, and `thread_limit_hit` when the runtime died
+/// of its thread limit.
 pub fn runner_metrics(d: &PointData) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
     let p = &d.procs;
     if let Some(e) = &d.exit {
         m.insert("wall_s".into(), e.t_ms / 1000.0);
+        if let Some(n) = thread_limit_hit(&e.stderr_tail) {
+            m.insert("thread_limit_hit".into(), n);
+        }
     }
     if p.is_empty() {
         return m;
@@ -761,6 +777,14 @@ mod tests {
             cores: 0.5,
             rss_bytes: 1000 + threads,
         }
+    }
+
+    #[test]
+    fn the_thread_limit_a_runtime_died_at_comes_from_its_fatal_error() {
+        let tail = "runtime: program exceeds 500-thread limit\nfatal error: thread exhaustion\n";
+        assert_eq!(thread_limit_hit(tail), Some(500.0));
+        assert_eq!(thread_limit_hit("fatal error: thread exhaustion\n"), None);
+        assert_eq!(thread_limit_hit("program exceeds many-thread limit"), None);
     }
 
     #[test]

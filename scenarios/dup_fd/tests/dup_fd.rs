@@ -113,6 +113,20 @@ fn user_mistakes_exit_2_with_a_message() {
             &["--runtime", "tokio", "--set", "variant=buggy"],
             "bug, fixed, bug_50k",
         ),
+        // bug_50k sets the limit itself: another limit contradicts it (the
+        // knob's default, which a sweep grid passes to every point, does
+        // not: default_profile_bug_50k_runs below).
+        (
+            &[
+                "--runtime",
+                "gmp",
+                "--set",
+                "variant=bug_50k",
+                "--set",
+                "gmp.max_threads=50",
+            ],
+            "sets the thread limit",
+        ),
         (
             &["--runtime", "tokio", "--set", "interval=1000"],
             "valid keys",
@@ -262,5 +276,25 @@ fn knob_points_and_their_claims() {
     assert_eq!(
         judge("gmp", &limit, &[("threads_peak", 1004.0)], "ok"),
         [("thread_limit_dies_at_the_limit".to_string(), false)]
+    );
+}
+
+/// The default profile's grid has `gmp.max_threads: [10000, 50, 500]`, so
+/// its bug_50k point arrives with `gmp.max_threads=10000`: that must run,
+/// not be refused as a contradiction (it was, and `make run-all` lost the
+/// bug_50k verdict to "no data").
+#[test]
+fn default_profile_bug_50k_runs() {
+    let out = std::process::Command::new(BIN)
+        .args(["--runtime", "gmp", "--duration", "300ms"])
+        .args(["--set", "variant=bug_50k", "--set", "conns=10"])
+        .args(["--set", "gmp.max_threads=10000"])
+        .output()
+        .expect("run dup_fd");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
