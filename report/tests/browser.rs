@@ -53,73 +53,271 @@ fn report_html_screenshot_shows_the_plots() {
     );
 }
 
-/// Every scenario section that ran, on its own page in the browser: each of
-/// its figures shows series pixels (no empty panel for a point that ran),
-/// and no legend or axis label in any inline SVG was cut short.
+/// Every scenario section that ran (two in the fixture: `baseline`, and
+/// `leak` whose legend labels are wider than the legend strip), each of its
+/// figures alone in a slot of known height, screenshotted in the browser:
+///
+/// * a figure that is a chart (it has y-axis labels) shows series colours
+///   in the data area of each of its panels (no empty panel for a point that
+///   ran); in `leak`, whose runtimes' values differ, every runtime's colour
+///   in every panel; the only figure allowed to be a card is the fixture's
+///   plot with a bad filter;
+/// * no legend or label is cut: no SVG text ends in an ellipsis, every
+///   variant word of `leak` is whole in its legend once the wrapped lines
+///   are joined, and no dark (text) pixel touches a figure's right edge,
+///   where the browser clips what overflows.
 #[test]
 fn every_scenario_section_shows_each_figure_with_whole_legends() {
     let dir = TempDir::new("browser-sections");
     build_run(&dir.0, RunStatus::Complete);
+    add_leak_scenario(&dir.0);
     let r = schedlab_report::render(&dir.0).expect("render");
     let html = std::fs::read_to_string(&r.html).expect("report.html");
 
     // Cut labels: the SVG text of a legend or label never ends in an
     // ellipsis (legends wrap instead).
-    for t in html.split("<text").skip(1) {
-        let body = t.split_once('>').map_or("", |(_, b)| b);
-        let text = body.split("</text>").next().unwrap_or("").trim();
+    for t in svg_texts(&html) {
         assert!(
-            !text.ends_with('…') && !text.ends_with("..."),
-            "a cut label in the report: {text:?}"
+            !t.text.ends_with('…') && !t.text.ends_with("..."),
+            "a cut label in the report: {:?}",
+            t.text
         );
     }
 
-    let head = &html[..html.find("<body").expect("a body")];
-    let sections: Vec<&str> = html.split("<section id=\"sc-").skip(1).collect();
-    assert!(!sections.is_empty(), "no scenario section");
-    let mut looked = 0;
-    for sec in sections {
+    let chromium = Path::new(CHROMIUM).exists();
+    let mut looked = Vec::new();
+    for sec in html.split("<section id=\"sc-").skip(1) {
         let name = sec.split('"').next().unwrap_or("?").to_string();
         let sec = sec.split("</section>").next().unwrap_or(sec);
-        let figures = sec.matches("<figure>").count();
         // A section none of whose points ran (all skipped: its figures are
         // "no data" cards by design) is not what this test looks at.
-        if figures == 0 || !sec.contains("class=\"ok\"") {
+        if !sec.contains("<figure>") || !sec.contains("class=\"ok\"") {
             continue;
         }
-        let page = dir.0.join(format!("section-{name}.html"));
-        std::fs::write(
-            &page,
-            format!("{head}<body><section>{sec}</section></body></html>"),
-        )
-        .expect("write section page");
-        if !Path::new(CHROMIUM).exists() {
+        let figs: Vec<Figure> = sec
+            .split("<figure>")
+            .skip(1)
+            .map(|f| Figure::parse(&name, f.split("</figure>").next().unwrap_or(f)))
+            .collect();
+        for f in &figs {
+            let expect_card = f.title.starts_with("Bad filter");
+            assert_eq!(
+                f.panels.is_empty(),
+                expect_card,
+                "{}: {:?} is {} (y-axis labels: {})",
+                name,
+                f.title,
+                if f.panels.is_empty() {
+                    "a card, not a chart"
+                } else {
+                    "a chart"
+                },
+                f.panels.len()
+            );
+        }
+        if name == "leak" {
+            let sweep = figs
+                .iter()
+                .find(|f| f.title == "Goroutines by senders")
+                .expect("leak's sweep plot");
+            let legend: String = sweep
+                .texts
+                .iter()
+                .filter(|t| t.x >= sweep.width - LEGEND_W)
+                .map(|t| t.text.replace(' ', ""))
+                .collect();
+            for v in LEAK_VARIANTS {
+                assert!(
+                    legend.contains(v),
+                    "leak: variant {v:?} is not whole in the legend {legend:?}"
+                );
+            }
+        }
+        if !chromium {
             continue;
         }
-        let shot = dir.0.join(format!("section-{name}.png"));
-        let profile = dir.0.join(format!("profile-{name}"));
-        std::fs::create_dir_all(&profile).expect("profile dir");
-        screenshot_sized(&page, &profile, &shot, (1280, 700 * figures as u32 + 1400));
-        let img = decode_png(&shot);
-        // Bands of 100 px down the page holding a runtime colour: each
-        // figure (about 560 px tall) must bring at least one.
-        let bands = (img.height / 100) as usize;
-        let coloured = (0..bands)
-            .filter(|&b| {
-                let (y0, y1) = (b as f64 / bands as f64, (b + 1) as f64 / bands as f64);
-                [GMP_BLUE, TOKIO_ORANGE, GO_GREEN]
-                    .iter()
-                    .any(|c| img.count_in(0.0, 1.0, y0, y1, near(*c, 30)) > 40)
-            })
-            .count();
-        assert!(
-            coloured >= figures,
-            "{name}: {figures} figures but only {coloured} 100-px bands with series colours"
-        );
-        looked += 1;
+        look_at_figures(&dir.0, &name, &figs);
+        looked.push(name);
     }
-    if Path::new(CHROMIUM).exists() {
-        assert!(looked >= 1, "no scenario section was looked at");
+    if chromium {
+        looked.sort();
+        assert_eq!(
+            looked,
+            ["baseline", "leak"],
+            "the scenario sections that ran, screenshotted"
+        );
+    }
+}
+
+/// Width of the legend strip at the right of a chart (plot::style::LEGEND_W).
+const LEGEND_W: f64 = schedlab_report::plot::style::LEGEND_W as f64;
+/// Left margin of a chart holding the y labels and ticks, not data.
+const AXIS_W: f64 = 100.0;
+/// Space between two figures' slots.
+const GAP: u32 = 24;
+
+/// One `<text>` element of an inline SVG.
+struct SvgText {
+    x: f64,
+    /// The y of a `rotate(270, x, y)` transform: a y-axis label, at the
+    /// middle of its panel.
+    rotated_y: Option<f64>,
+    text: String,
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    tag[at..].split('"').next().map(String::from)
+}
+
+fn svg_texts(svg: &str) -> Vec<SvgText> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let (tag, body) = t.split_once('>')?;
+            let text = body
+                .split("</text>")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let rotated_y = attr(tag, "transform")
+                .and_then(|tr| {
+                    tr.strip_prefix("rotate(")?
+                        .split(',')
+                        .nth(2)
+                        .map(String::from)
+                })
+                .and_then(|y| y.trim_end_matches(')').trim().parse().ok());
+            Some(SvgText {
+                x: attr(tag, "x").and_then(|x| x.parse().ok()).unwrap_or(0.0),
+                rotated_y,
+                text,
+            })
+        })
+        .collect()
+}
+
+/// A figure of a section: its inline SVG and what the test reads from it.
+struct Figure {
+    title: String,
+    svg: String,
+    width: f64,
+    height: f64,
+    texts: Vec<SvgText>,
+    /// (top, bottom) of each panel in SVG pixels; none for a card.
+    panels: Vec<(f64, f64)>,
+}
+
+impl Figure {
+    fn parse(section: &str, fig: &str) -> Figure {
+        let at = fig
+            .find("<svg")
+            .unwrap_or_else(|| panic!("{section}: a figure without an inline SVG"));
+        let svg = &fig[at..fig.find("</svg>").map_or(fig.len(), |e| e + 6)];
+        let tag = svg.split('>').next().unwrap_or("");
+        let num = |n: &str| -> f64 {
+            attr(tag, n)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{section}: svg without {n}: {tag}"))
+        };
+        let (width, height) = (num("width"), num("height"));
+        let texts = svg_texts(svg);
+        let mut mids: Vec<f64> = texts.iter().filter_map(|t| t.rotated_y).collect();
+        mids.sort_by(f64::total_cmp);
+        // Panels meet half-way between two y-axis labels' middles.
+        let panels = (0..mids.len())
+            .map(|i| {
+                let top = if i == 0 {
+                    0.0
+                } else {
+                    (mids[i - 1] + mids[i]) / 2.0
+                };
+                let bottom = mids.get(i + 1).map_or(height, |n| (mids[i] + n) / 2.0);
+                (top, bottom)
+            })
+            .collect();
+        Figure {
+            title: attr(tag, "aria-label").unwrap_or_default(),
+            svg: svg.to_string(),
+            width,
+            height,
+            texts,
+            panels,
+        }
+    }
+}
+
+/// Screenshots a section's figures stacked at known offsets and checks each
+/// panel's series pixels and each figure's right edge.
+fn look_at_figures(dir: &Path, name: &str, figs: &[Figure]) {
+    let mut body = String::new();
+    let mut tops = Vec::new();
+    let mut y = 0;
+    for f in figs {
+        tops.push(y);
+        let h = f.height.ceil() as u32 + GAP;
+        body.push_str(&format!(
+            "<div style=\"height:{h}px;overflow:hidden\">{}</div>",
+            f.svg
+        ));
+        y += h;
+    }
+    let page = dir.join(format!("section-{name}.html"));
+    std::fs::write(
+        &page,
+        format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>body{{margin:0;background:#fff}} \
+             svg{{display:block}}</style></head><body>{body}</body></html>"
+        ),
+    )
+    .expect("write section page");
+    let shot = dir.join(format!("section-{name}.png"));
+    let profile = dir.join(format!("profile-{name}"));
+    std::fs::create_dir_all(&profile).expect("profile dir");
+    screenshot_sized(&page, &profile, &shot, (1280, y));
+    let img = decode_png(&shot);
+    assert_eq!(img.height, y, "{name}: screenshot height");
+    let (iw, ih) = (f64::from(img.width), f64::from(img.height));
+    let colours = [("gmp", GMP_BLUE), ("tokio", TOKIO_ORANGE), ("go", GO_GREEN)];
+    for (f, top) in figs.iter().zip(tops) {
+        let top = f64::from(top);
+        for (i, (p0, p1)) in f.panels.iter().enumerate() {
+            let (x0, x1) = (AXIS_W / iw, (f.width - LEGEND_W) / iw);
+            let (y0, y1) = ((top + p0) / ih, (top + p1) / ih);
+            let seen: Vec<&str> = colours
+                .iter()
+                .filter(|(_, c)| img.count_in(x0, x1, y0, y1, near(*c, 30)) > 20)
+                .map(|(rt, _)| *rt)
+                .collect();
+            assert!(
+                !seen.is_empty(),
+                "{name}: {:?} panel {} of {} has no series pixels (empty panel)",
+                f.title,
+                i + 1,
+                f.panels.len()
+            );
+            if name == "leak" {
+                assert_eq!(
+                    seen,
+                    ["gmp", "tokio", "go"],
+                    "{name}: {:?} panel {}: runtimes whose colour shows",
+                    f.title,
+                    i + 1
+                );
+            }
+        }
+        // The browser clips an SVG at its edge: a label that runs over
+        // leaves dark pixels in the last columns.
+        let (x0, x1) = ((f.width - 3.0) / iw, f.width / iw);
+        let dark = img.count_in(x0, x1, top / ih, (top + f.height) / ih, |p| {
+            p.iter().all(|c| *c < 120)
+        });
+        assert_eq!(
+            dark, 0,
+            "{name}: {:?} has text cut at its right edge",
+            f.title
+        );
     }
 }
 

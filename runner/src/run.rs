@@ -900,7 +900,8 @@ pub fn read_meta(run_dir: &Path) -> Result<RunMeta> {
     let bytes = std::fs::read(run_dir.join(RUN_META)).map_err(|e| {
         user(format!(
             "{}: not a run directory: {} is missing or unreadable ({e}); \
-                 a run directory (results/<run-id>/) holds {RUN_META}, written when the run starts",
+                 a run directory (results/<run-id>/) holds {RUN_META}, written when the run starts, \
+                 and one folder per scenario",
             run_dir.display(),
             RUN_META
         ))
@@ -933,12 +934,32 @@ pub fn report(run_dir: &Path, check: bool) -> Result<i32> {
             Err(held) => eprintln!("schedlab: note: {held}; reporting on what is there so far"),
         }
     }
+    note_missing_scenario_folders(run_dir, &meta);
     let (rendered, unmet) = finish(run_dir, &meta)?;
     Ok(if rendered {
         check_exit(check, &unmet)
     } else {
         1
     })
+}
+
+/// A run.json with none of its scenarios' folders beside it (copied alone,
+/// or a run cut before its first point): the report will be empty, so say
+/// why. (One scenario without a folder is an interrupted run-all's normal.)
+fn note_missing_scenario_folders(run_dir: &Path, meta: &RunMeta) {
+    let folders: Vec<String> = meta
+        .sweeps
+        .iter()
+        .map(|s| format!("{}/", s.scenario))
+        .collect();
+    if !folders.is_empty() && !folders.iter().any(|f| run_dir.join(f).is_dir()) {
+        eprintln!(
+            "schedlab: note: {}: {RUN_META} but no scenario folder ({}): a run directory holds \
+             one folder per scenario; no point of this run started, or the folders were not copied",
+            run_dir.display(),
+            folders.join(", ")
+        );
+    }
 }
 
 /// Analysis and report of a run directory already written (`merge`).

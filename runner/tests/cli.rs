@@ -122,6 +122,16 @@ fn help_everywhere() {
             "{args:?}"
         );
     }
+    // run-all's --out says what run-all writes, not run's folder.
+    let o = std::process::Command::new(SCHEDLAB)
+        .args(["run-all", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        help.contains("results/<time>-all") && help.contains("a folder per scenario"),
+        "{help}"
+    );
     let o = std::process::Command::new(FIXTURE)
         .arg("--help")
         .output()
@@ -259,5 +269,49 @@ fn report_on_a_folder_that_is_not_a_run_names_what_is_missing() {
     let dir = lab.out("plain");
     std::fs::create_dir_all(&dir).unwrap();
     let o = lab.run(&["report", dir.to_str().unwrap()]);
-    assert_user_error(&o, &["not a run directory", "run.json is missing"]);
+    assert_user_error(
+        &o,
+        &[
+            "not a run directory",
+            "run.json is missing",
+            "one folder per scenario",
+        ],
+    );
+    // A path that does not exist: the same, no panic.
+    let o = lab.run(&["report", lab.out("nowhere").to_str().unwrap()]);
+    assert_user_error(&o, &["nowhere: not a run directory", "run.json is missing"]);
+}
+
+#[test]
+fn report_on_a_run_json_alone_says_the_scenario_folders_are_missing() {
+    let lab = Lab::new("runjsonalone");
+    lab.scenario("good", OK);
+    let run = lab.out("run");
+    let o = lab.run(&[
+        "run",
+        "good",
+        "--quick",
+        "--runtime",
+        "tokio",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The whole run directory: no note.
+    let o = lab.run(&["report", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!stderr(&o).contains("no scenario folder"), "{}", text(&o));
+    // run.json copied without its scenario folder: still a report, and a
+    // note naming what is missing.
+    let alone = lab.out("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(run.join("run.json"), alone.join("run.json")).unwrap();
+    let o = lab.run(&["report", alone.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("run.json but no scenario folder (good/)") && !e.contains("panicked"),
+        "{}",
+        text(&o)
+    );
 }

@@ -504,3 +504,95 @@ pub fn near(c: [u8; 3], tol: u8) -> impl Fn([u8; 3]) -> bool {
 pub const GMP_BLUE: [u8; 3] = [31, 119, 180];
 pub const TOKIO_ORANGE: [u8; 3] = [230, 120, 20];
 pub const GO_GREEN: [u8; 3] = [0, 158, 115];
+
+/// Variant words of the second scenario that ran ([`add_leak_scenario`]):
+/// one longer than the legend strip, so its label must wrap, whole.
+pub const LEAK_VARIANTS: [&str; 2] = ["bug", "fixed_flag_closes_the_channel_before_return"];
+
+/// Adds a second scenario whose points all ran to the run directory of
+/// [`build_run`]: `leak`, runtimes × two variants over `senders`, with a
+/// sweep plot whose series are runtime and variant (so the legend has a
+/// label wider than its strip) and a time series. Every runtime's values
+/// differ from the others', so each one's colour shows in the plots.
+pub fn add_leak_scenario(dir: &Path) {
+    let name = "leak";
+    let mut by_variant = plot(
+        PlotKind::Sweep,
+        "Goroutines by senders",
+        Some("senders"),
+        OneOrMany::One("goroutines_peak".into()),
+        &["runtime", "variant"],
+        None,
+    );
+    by_variant.log_x = true;
+    let plots = vec![
+        by_variant,
+        plot(
+            PlotKind::Timeseries,
+            "Threads and goroutines at senders=100",
+            None,
+            OneOrMany::Many(["threads", "goroutines"].map(String::from).to_vec()),
+            &["runtime", "variant"],
+            Some("senders == 100"),
+        ),
+    ];
+    let mut sw = sweep(name, plots);
+    sw.incident = "senders parked on a channel nobody reads".into();
+    sw.grid = vec![
+        (
+            "variant".into(),
+            LEAK_VARIANTS.map(|v| Value::Str(v.into())).to_vec(),
+        ),
+        ("senders".into(), vec![Value::Num(10.0), Value::Num(100.0)]),
+    ];
+    sw.verdicts.clear();
+    sw.fidelity.clear();
+    let meta_path = dir.join("run.json");
+    let mut meta: RunMeta =
+        serde_json::from_slice(&std::fs::read(&meta_path).expect("run.json")).expect("run.json");
+    meta.sweeps.push(sw);
+    write_json(&meta_path, &meta);
+
+    let sdir = dir.join(name);
+    std::fs::create_dir_all(&sdir).expect("mkdir");
+    let mut points = Vec::new();
+    for (vi, variant) in LEAK_VARIANTS.iter().enumerate() {
+        for senders in [10.0, 100.0] {
+            for (k, rt) in ["gmp", "tokio", "go"].iter().enumerate() {
+                let pid = format!("variant-{variant}_senders-{senders}");
+                let jsonl = format!("{pid}.{rt}.r0.jsonl");
+                let leaked = if vi == 0 { senders } else { 0.0 };
+                let params = Params::from([
+                    ("variant".to_string(), Value::Str(variant.to_string())),
+                    ("senders".to_string(), Value::Num(senders)),
+                ]);
+                let mut lines = trace(rt, 2.0, Outcome::Ok);
+                if let Some(MergedLine::Hello {
+                    scenario,
+                    params: p,
+                    ..
+                }) = lines.first_mut()
+                {
+                    *scenario = name.into();
+                    *p = params.clone();
+                }
+                write_jsonl(&sdir.join(&jsonl), &lines, false);
+                points.push(PointResult {
+                    scenario: name.into(),
+                    point_id: pid,
+                    runtime: rt.to_string(),
+                    repeat: 0,
+                    params,
+                    outcome: Outcome::Ok,
+                    outcome_detail: String::new(),
+                    jsonl,
+                    metrics: BTreeMap::from([(
+                        "goroutines_peak".to_string(),
+                        10.0 + leaked * (1.0 + k as f64) + 5.0 * k as f64,
+                    )]),
+                });
+            }
+        }
+    }
+    write_json(&sdir.join(POINTS), &points);
+}
