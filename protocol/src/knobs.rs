@@ -191,6 +191,13 @@ pub fn with_defaults(params: &crate::metrics::Params) -> crate::metrics::Params 
     p
 }
 
+/// Whether `params` set the knob `key` off its default. A sweep whose grid
+/// has a knob passes its default to every point, so the key being present
+/// says nothing; only another value changes the scheduler.
+pub fn changed(key: &str, params: &crate::metrics::Params) -> bool {
+    knob(key).is_some_and(|k| params.get(key).is_some_and(|v| *v != k.default_value()))
+}
+
 /// Whether a point belongs to a view of a sweep — a verdict, a fidelity
 /// row, a plot — whose `where` is `filter`: a point with a knob off its
 /// default belongs only to views whose filter names that knob. So the
@@ -199,7 +206,7 @@ pub fn with_defaults(params: &crate::metrics::Params) -> crate::metrics::Params 
 pub fn in_view(filter: Option<&str>, params: &crate::metrics::Params) -> bool {
     let off: Vec<&str> = KNOBS
         .iter()
-        .filter(|k| params.get(k.key).is_some_and(|v| *v != k.default_value()))
+        .filter(|k| changed(k.key, params))
         .map(|k| k.key)
         .collect();
     if off.is_empty() {

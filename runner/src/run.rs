@@ -780,12 +780,12 @@ pub const GO_SCHEDTRACE_MS: u64 = 100;
 /// `GODEBUG=schedtrace=N` for the go column (added to the user's own
 /// GODEBUG settings, if any); nothing for the other runtimes, and nothing
 /// for a go point that may die of thread exhaustion (a sweep with
-/// `go_schedtrace: false`, or a point that sets the thread limit): Go
+/// `go_schedtrace: false`, or a point that lowers the thread limit): Go
 /// 1.19's crash path calls `schedtrace(true)`, which takes the
 /// `sched.lock` that `checkmcount` threw with, and the process hangs
 /// instead of exiting.
 fn go_schedtrace_env(sweep: &Sweep, spec: &PointSpec) -> Vec<(String, String)> {
-    let limit_set = spec.params.contains_key("gmp.max_threads");
+    let limit_set = schedlab_protocol::knobs::changed("gmp.max_threads", &spec.params);
     if spec.runtime != "go" || !sweep.go_schedtrace || limit_set {
         return Vec::new();
     }
@@ -1068,11 +1068,11 @@ mod tests {
             "sweep.yaml",
         )
         .unwrap();
-        let spec = |rt: &str, limit: bool| {
+        let spec = |rt: &str, limit: Option<f64>| {
             let mut params = Params::new();
             params.insert("procs".into(), Value::Num(1.0));
-            if limit {
-                params.insert("gmp.max_threads".into(), Value::Num(50.0));
+            if let Some(n) = limit {
+                params.insert("gmp.max_threads".into(), Value::Num(n));
             }
             PointSpec {
                 runtime: rt.into(),
@@ -1081,15 +1081,21 @@ mod tests {
                 axes: vec!["procs".into()],
             }
         };
-        let on = go_schedtrace_env(&sweep, &spec("go", false));
-        assert!(
-            on.iter()
+        let traced = |env: Vec<(String, String)>| {
+            env.iter()
                 .any(|(k, v)| k == "GODEBUG" && v.contains("schedtrace="))
-        );
-        assert!(go_schedtrace_env(&sweep, &spec("gmp", false)).is_empty());
-        assert!(go_schedtrace_env(&sweep, &spec("go", true)).is_empty());
+        };
+        assert!(traced(go_schedtrace_env(&sweep, &spec("go", None))));
+        // The knob at its default (a grid passes it to every point) lowers
+        // no limit: the trace stays on.
+        assert!(traced(go_schedtrace_env(
+            &sweep,
+            &spec("go", Some(10000.0))
+        )));
+        assert!(go_schedtrace_env(&sweep, &spec("gmp", None)).is_empty());
+        assert!(go_schedtrace_env(&sweep, &spec("go", Some(50.0))).is_empty());
         sweep.go_schedtrace = false;
-        assert!(go_schedtrace_env(&sweep, &spec("go", false)).is_empty());
+        assert!(go_schedtrace_env(&sweep, &spec("go", None)).is_empty());
     }
 
     #[test]

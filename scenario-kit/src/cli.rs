@@ -204,6 +204,14 @@ impl Params {
         self.given.contains(key)
     }
 
+    /// Whether the scheduler knob `key` is off its default
+    /// ([`schedlab_protocol::knobs::changed`]): a sweep grid with the knob
+    /// passes the default to every point, so [`Params::is_given`] alone
+    /// does not say the point changes anything.
+    pub fn knob_changed(&self, key: &str) -> bool {
+        schedlab_protocol::knobs::changed(key, &self.to_protocol())
+    }
+
     /// For the `hello` line.
     pub fn to_protocol(&self) -> ProtoParams {
         self.values

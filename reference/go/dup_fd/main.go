@@ -231,9 +231,9 @@ func run(ctx *metrics.Ctx) error {
 	// SetMaxThreads) unless the variant is Swarm's workaround.
 	maxThreads := ctx.Int("gmp.max_threads")
 	if variant == "bug_50k" {
-		// A sweep whose grid has the knob passes its default (10,000) to
-		// every point, bug_50k's too: only another value contradicts it.
-		if ctx.Given["gmp.max_threads"] && maxThreads != 10000 {
+		// A sweep whose grid has the knob passes its default to every
+		// point, bug_50k's too: only another value contradicts it.
+		if maxThreads != metrics.DefaultMaxThreads {
 			return metrics.Usagef("--set variant=bug_50k sets the thread limit (50,000) itself: use variant=bug with gmp.max_threads")
 		}
 		maxThreads = 50000

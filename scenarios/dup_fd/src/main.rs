@@ -194,12 +194,9 @@ impl Point {
     fn of(ctx: &Ctx) -> anyhow::Result<Point> {
         let p = &ctx.params;
         let word = p.word("variant");
-        // A sweep whose grid has the knob passes its default (10,000) to
-        // every point, bug_50k's too: only another value contradicts it.
-        if word == "bug_50k"
-            && p.is_given("gmp.max_threads")
-            && p.usize("gmp.max_threads") != 10_000
-        {
+        // A sweep whose grid has the knob passes its default to every
+        // point, bug_50k's too: only another value contradicts it.
+        if word == "bug_50k" && p.knob_changed("gmp.max_threads") {
             return Err(anyhow::Error::new(scenario_kit::Usage(
                 "--set variant=bug_50k sets the thread limit (50,000) itself: use variant=bug \
                  with gmp.max_threads"

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 )
 
@@ -32,13 +33,17 @@ var onOff = []string{"on", "off"}
 // knobParams are the knobs, as params, in scenario-kit's order.
 var knobParams = []Param{
 	{Key: "gmp.asyncpreempt", Kind: Word, Words: onOff, Default: "on", Help: "asynchronous preemption; off: GODEBUG=asyncpreemptoff=1"},
-	{Key: "gmp.max_threads", Kind: Int, Min: 3, Max: 1000000, Default: "10000", Help: "thread limit: runtime/debug.SetMaxThreads"},
+	{Key: "gmp.max_threads", Kind: Int, Min: 3, Max: 1000000, Default: strconv.Itoa(DefaultMaxThreads), Help: "thread limit: runtime/debug.SetMaxThreads"},
 	{Key: "gmp.sysmon", Kind: Word, Words: onOff, Default: "on", Help: "sysmon (model-only: off is skipped here)"},
 	{Key: "gmp.handoff", Kind: Word, Words: onOff, Default: "on", Help: "syscall hand-off (model-only: off is skipped here)"},
 	{Key: "gmp.retake_exception", Kind: Word, Words: onOff, Default: "on", Help: "retake's lone-syscaller exception (model-only: off is skipped here)"},
 	{Key: "gmp.sysmon_delay_us", Kind: Int, Min: 0, Max: 1000000, Default: "0", Help: "fixed sysmon delay (model-only: non-zero is skipped here)"},
 	{Key: "gmp.netpoll", Kind: Word, Words: onOff, Default: "on", Help: "network poller for sockets (model-only: off is skipped here)"},
 }
+
+// DefaultMaxThreads is gmp.max_threads' default: Go's own thread limit
+// (runtime/debug.SetMaxThreads, 10,000 unless a program changes it).
+const DefaultMaxThreads = 10000
 
 // mirrored knobs: the go column applies them.
 var mirrored = map[string]bool{"gmp.asyncpreempt": true, "gmp.max_threads": true}
@@ -111,7 +116,7 @@ func godebugWanted(cfg Config, current string) string {
 
 // applyCalls makes the start-up calls the knobs ask for.
 func applyCalls(cfg Config) {
-	if n := int(cfg.Params["gmp.max_threads"].(float64)); n != 10000 {
+	if n := int(cfg.Params["gmp.max_threads"].(float64)); n != DefaultMaxThreads {
 		debug.SetMaxThreads(n)
 	}
 }
