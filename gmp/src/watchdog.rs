@@ -282,6 +282,16 @@ fn describe_spin(s: &mut String, sched: &'static Sched, m: &'static M, now: i64,
         st.spins.load(Relaxed),
         secs(now - st.spin_since.load(Relaxed)),
     );
+    if t.modifier_m.load(Relaxed) == -1 {
+        // Not recorded: only the Go 1.14.1 ordering notes the modifier
+        // (timer/watch.rs `note_modifier`).
+        let _ = writeln!(
+            s,
+            "{ind}timer {:#x}'s modifier is not recorded (Go 1.19 ordering)",
+            t.addr()
+        );
+        return;
+    }
     let goid = t.modifier_goid.load(Relaxed);
     let loc = t
         .modifier_loc()

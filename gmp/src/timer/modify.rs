@@ -104,7 +104,7 @@ pub(crate) fn del_timer(t: &Arc<RTimer>) -> bool {
                 // This could lead to a self-deadlock. See #38070.
                 let mp = acquirem(m, ord);
                 if t.cas(s, TIMER_MODIFYING) {
-                    t.note_modifier(m, Site::DelTimer, None);
+                    t.note_modifier(ord, m, Site::DelTimer, None);
                     // Must fetch t.pp before changing status, as
                     // cleantimers in another goroutine can clear t.pp of a
                     // timerDeleted timer.
@@ -181,7 +181,7 @@ pub(crate) fn mod_timer_on(
             TIMER_WAITING | TIMER_MODIFIED_EARLIER | TIMER_MODIFIED_LATER => {
                 mp = acquirem(m, ord);
                 if t.cas(s, TIMER_MODIFYING) {
-                    t.note_modifier(m, Site::ModTimerInHeap, loc);
+                    t.note_modifier(ord, m, Site::ModTimerInHeap, loc);
                     (was_removed, pending) = (false, true);
                     break;
                 }
@@ -192,7 +192,7 @@ pub(crate) fn mod_timer_on(
                 // Timer was already run and t is no longer in a heap. Act
                 // like addtimer.
                 if t.cas(s, TIMER_MODIFYING) {
-                    t.note_modifier(m, Site::ModTimerRemoved, loc);
+                    t.note_modifier(ord, m, Site::ModTimerRemoved, loc);
                     (was_removed, pending) = (true, false);
                     break;
                 }
@@ -201,7 +201,7 @@ pub(crate) fn mod_timer_on(
             TIMER_DELETED => {
                 mp = acquirem(m, ord);
                 if t.cas(s, TIMER_MODIFYING) {
-                    t.note_modifier(m, Site::ModTimerDeleted, loc);
+                    t.note_modifier(ord, m, Site::ModTimerDeleted, loc);
                     if let Some(tpp) = load(&t.pp) {
                         tpp.timers.deleted_timers.fetch_sub(1, AcqRel);
                     }
