@@ -237,9 +237,12 @@ pub(crate) fn syscall_block<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// `gmp::raw_syscall`: see the module comment.
+/// `gmp::raw_syscall`: see the module comment. No safepoint either: Go's
+/// `syscall.RawSyscall` is `//go:nosplit`, so it has no stack check where
+/// a pending preemption could be honored (a loop of raw calls is stopped
+/// by the caller's own safepoints, or by the signal: EINTR).
+#[inline]
 pub(crate) fn raw_syscall<R>(f: impl FnOnce() -> R) -> R {
-    safepoint();
     f()
 }
 
