@@ -60,6 +60,7 @@ fn netpoll_wake(c: &mut Criterion) {
         group: None,
         name: "netpoll_wake",
         procs: 1,
+        one_cpu: false,
     };
     bench_in_gmp(c, bench, || {
         let (c1, c2) = tcp_pair();

@@ -47,6 +47,7 @@ fn spawn_join(c: &mut Criterion) {
             group: None,
             name: "SpawnJoin",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let done = gmp::chan::<()>(1);
@@ -69,6 +70,7 @@ fn chan_ping_pong(c: &mut Criterion) {
             group: None,
             name: "ChanPingPong",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let ping = gmp::chan::<u64>(0);
@@ -99,6 +101,7 @@ fn chan_buffered(c: &mut Criterion) {
             group: None,
             name: "ChanBuffered",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let ch = gmp::chan::<u64>(128);
@@ -120,6 +123,7 @@ fn gosched(c: &mut Criterion) {
             group: None,
             name: "Gosched",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let (stop, done) = gosched_partner();
@@ -140,6 +144,7 @@ fn syscall_getpid(c: &mut Criterion) {
             group: None,
             name: "SyscallGetpid",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let body: Body = Box::new(|iters| {
@@ -159,6 +164,7 @@ fn raw_syscall_getpid(c: &mut Criterion) {
             group: None,
             name: "RawSyscallGetpid",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let body: Body = Box::new(|iters| {
@@ -178,6 +184,7 @@ fn select2(c: &mut Criterion) {
             group: None,
             name: "Select2",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let (input, quit, out) = (
@@ -204,6 +211,7 @@ fn wake_all_10k(c: &mut Criterion) {
             group: None,
             name: "WakeAll10k",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let body: Body = Box::new(|iters| (0..iters).map(|_| wake_all()).sum());
@@ -219,6 +227,7 @@ fn join_10k(c: &mut Criterion) {
             group: None,
             name: "Join10k",
             procs: 1,
+            one_cpu: false,
         },
         || {
             let body: Body = Box::new(|iters| timed(iters, |_| join()));

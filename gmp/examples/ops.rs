@@ -42,10 +42,14 @@ const OPS: &[(&str, &str)] = &[
         "join",
         "go 10,000 goroutines that each mark a join done, wait",
     ),
+    (
+        "stw",
+        "stop_the_world then start_the_world (give procs 2 for a wakeup)",
+    ),
 ];
 
 fn usage() -> ! {
-    eprintln!("usage: ops <op> <n>\nops:");
+    eprintln!("usage: ops <op> <n> [procs, default 1]\nops:");
     for (name, what) in OPS {
         eprintln!("  {name:<12} {what}");
     }
@@ -67,8 +71,13 @@ fn main() {
         eprintln!("ops: unknown op {op:?}");
         usage();
     }
+    let procs = match args.get(2).map(|p| p.parse::<usize>()) {
+        None => 1,
+        Some(Ok(p)) if p >= 1 => p,
+        Some(_) => usage(),
+    };
     let op = op.clone();
-    let rt = gmp::Runtime::builder().procs(1).build().expect("build");
+    let rt = gmp::Runtime::builder().procs(procs).build().expect("build");
     let took = rt.block_on(move || run(&op, n));
     eprintln!(
         "{} ops in {took:?}: {:.1} ns/op",
@@ -131,6 +140,10 @@ fn run(op: &str, n: u64) -> Duration {
         }
         "wake_all" => (0..n).map(|_| workloads::wake_all()).sum(),
         "join" => timed(n, |_| workloads::join()),
+        "stw" => timed(n, |_| {
+            gmp::stop_the_world("ReadMemStats");
+            gmp::start_the_world();
+        }),
         _ => unreachable!(),
     }
 }

@@ -34,6 +34,12 @@ pub struct Bench<'a> {
     pub name: &'a str,
     /// The runtime's Ps (Go: GOMAXPROCS).
     pub procs: usize,
+    /// Run every thread of the runtime on one CPU (the first this process
+    /// may use). `bench/go-ratio` runs the Go twin the same way. Without
+    /// it, a bench whose op wakes a thread on the other CPU times the
+    /// kernel's cross-CPU wake-up (5-8 us on this 2-vCPU VM, varying run to
+    /// run) more than the runtime.
+    pub one_cpu: bool,
 }
 
 /// Runs `setup` as the main goroutine of a fresh runtime, then measures its
@@ -45,7 +51,13 @@ where
     let (req_tx, req_rx) = mpsc::channel::<u64>();
     let (resp_tx, resp_rx) = mpsc::channel::<Duration>();
     let procs = bench.procs;
+    let one_cpu = bench.one_cpu;
     let main = std::thread::spawn(move || {
+        if one_cpu {
+            // Before the runtime exists: its Ms and sysmon are created by
+            // this thread or its descendants and inherit the mask.
+            pin_to_first_cpu();
+        }
         let rt = gmp::Runtime::builder()
             .procs(procs)
             .build()
@@ -80,6 +92,29 @@ where
     }
     drop(req_tx);
     main.join().expect("bench runtime thread panicked");
+}
+
+/// Restricts the calling thread (and the threads it creates from now on)
+/// to the lowest-numbered CPU of its current affinity mask.
+fn pin_to_first_cpu() {
+    // SAFETY: cpu_set_t is plain data, zero is a valid empty set; the
+    // CPU_* macros and sched_{get,set}affinity only touch `set`, which
+    // lives for both calls; pid 0 is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(0, size, &mut set) != 0 {
+            panic!("sched_getaffinity: {}", std::io::Error::last_os_error());
+        }
+        let first = (0..libc::CPU_SETSIZE as usize)
+            .find(|&c| libc::CPU_ISSET(c, &set))
+            .expect("an empty affinity mask");
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(first, &mut set);
+        if libc::sched_setaffinity(0, size, &set) != 0 {
+            panic!("sched_setaffinity: {}", std::io::Error::last_os_error());
+        }
+    }
 }
 
 /// Runs `op` `iters` times (with the iteration's index) and returns the

@@ -152,11 +152,21 @@ func BenchmarkTimerReset(b *testing.B) {
 	}
 }
 
-func BenchmarkTimerFire(b *testing.B) {
-	t := time.NewTimer(time.Microsecond)
+// BenchmarkTimerFire times a timer that is already due when the receiver
+// parks: findRunnable's checkTimers runs it (runtimer, sendTime) at once.
+func BenchmarkTimerFire(b *testing.B) { benchTimerWait(b, time.Nanosecond) }
+
+// BenchmarkTimerSleep1us times a 1 us sleep: when the timer is not yet due
+// at findRunnable's last look, the M blocks in netpoll, and netpoll rounds
+// any delay under 1 ms up to epoll_wait's 1 ms.
+func BenchmarkTimerSleep1us(b *testing.B) { benchTimerWait(b, time.Microsecond) }
+
+func benchTimerWait(b *testing.B, d time.Duration) {
+	t := time.NewTimer(d)
 	<-t.C
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		t.Reset(time.Microsecond)
+		t.Reset(d)
 		<-t.C
 	}
 }
@@ -228,6 +238,17 @@ func BenchmarkSTW(b *testing.B) {
 	b.Run("procs=1", func(b *testing.B) { benchSTW(b, 1, false) })
 	b.Run("procs=2", func(b *testing.B) { benchSTW(b, 2, false) })
 	b.Run("procs=2_busy", func(b *testing.B) { benchSTW(b, 2, true) })
+	b.Run("procs=2_1cpu", func(b *testing.B) { oneCPU(b); benchSTW(b, 2, false) })
+}
+
+// oneCPU skips a benchmark unless the process runs on one CPU (bench/go-ratio
+// starts a second `go test` with its affinity set to one CPU, as gmp's bench
+// pins its runtime's threads). runtime.NumCPU counts the CPUs of the
+// affinity mask at start-up.
+func oneCPU(b *testing.B) {
+	if runtime.NumCPU() != 1 {
+		b.Skip("needs a process pinned to one CPU (e.g. taskset -c 0)")
+	}
 }
 
 // benchSTW times runtime.ReadMemStats (stopTheWorld, a small read,

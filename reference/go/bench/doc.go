@@ -18,15 +18,33 @@
 //	BenchmarkSyscallGetpid       syscall_getpid        syscall.Syscall(SYS_GETPID): entersyscall + getpid + exitsyscall
 //	BenchmarkRawSyscallGetpid    raw_syscall_getpid    syscall.RawSyscall(SYS_GETPID): the bare system call
 //	BenchmarkTimerReset          timer_reset           Reset(1h) of a pending timer (modtimer on the P's heap; never fires)
-//	BenchmarkTimerFire           timer_fire            Reset(1us) then receive on t.C: modtimer + the timer firing + the park/ready of the receiver
-//	                                                   (on Go, when every P is idle the M waits for the timer in epoll_wait, whose
-//	                                                   timeout is whole ms: netpoll rounds a 1 us delay up to 1 ms, so this is
-//	                                                   ~0.1-1 ms, not ~1 us; a model that sleeps precisely will be far faster)
+//	BenchmarkTimerFire           timer_fire            Reset(1ns) then receive on t.C: modtimer + the park of the receiver + checkTimers
+//	                                                   running the due timer (runtimer, sendTime) + the ready of the receiver
+//	BenchmarkTimerSleep1us       timer_sleep_1us       Reset(1us) then receive: when the timer is not due at findRunnable's last
+//	                                                   look, the M waits in epoll_wait, whose timeout is whole ms (netpoll rounds a
+//	                                                   1 us delay up to 1 ms), so one op is ~1 us or ~1.06 ms and the mean is
+//	                                                   the share of the slow ones: a faster scheduler path reaches the poll
+//	                                                   sooner, finds the timer not yet due more often, and is slower here.
+//	                                                   bench/go-ratio shows this pair but does not hold it to the target.
 //	BenchmarkNetpollWake         netpoll_wake          1-byte round trip over a 127.0.0.1 TCP pair, both ends parked in the netpoller between messages (2 netpoll wake-ups)
 //	BenchmarkSTW/procs=1         stw/procs=1           runtime.ReadMemStats at GOMAXPROCS 1: stopTheWorld + a small stats read + startTheWorld
 //	BenchmarkSTW/procs=2         stw/procs=2           the same at GOMAXPROCS 2, the other P idle
 //	BenchmarkSTW/procs=2_busy    stw/procs=2_busy      the same at GOMAXPROCS 2 with a goroutine spinning on the other P (STW must preempt it:
 //	                                                   a SIGURG async preemption; very noisy on a shared 2-core box)
+//	BenchmarkSTW/procs=2_1cpu    stw/procs=2_1cpu      procs=2 with the whole process on one CPU (skipped unless runtime.NumCPU()
+//	                                                   is 1: bench/go-ratio runs it in a second `go test` pinned to one CPU)
+//
+// Why the _1cpu pair: at GOMAXPROCS 2 each stop wakes the M that
+// startTheWorld's wakep started, and waits for it to reach gcstopm: two
+// cross-CPU futex wake-ups per op, whose latency on a 2-vCPU VM is 5-8 us
+// each and varies by tens of percent from one run to the next (this
+// benchmark has measured 11.3 to 20.3 us on the same machine). On one CPU
+// the wake-ups become context switches and ns/op is the runtime's own
+// cost. bench/go-ratio shows the unpinned procs=2 pairs but holds only the
+// pinned one to the target. There is no pinned busy pair: with the
+// spinning goroutine's thread and the stopper's on one CPU, ns/op is how
+// soon the kernel's scheduler lets the stopper run again (tens of us), not
+// the stop.
 //
 // Why ReadMemStats for stop-the-world: runtime.GC() is a whole collection
 // (mark, sweep, two STWs), far from the latency of one stop; ReadMemStats
