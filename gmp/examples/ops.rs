@@ -43,6 +43,14 @@ const OPS: &[(&str, &str)] = &[
         "go 10,000 goroutines that each mark a join done, wait",
     ),
     (
+        "syscall",
+        "gmp::syscall(getpid): entersyscall, getpid, exitsyscall",
+    ),
+    (
+        "raw_syscall",
+        "gmp::raw_syscall(getpid): the bare system call",
+    ),
+    (
         "stw",
         "stop_the_world then start_the_world (give procs 2 for a wakeup)",
     ),
@@ -140,12 +148,24 @@ fn run(op: &str, n: u64) -> Duration {
         }
         "wake_all" => (0..n).map(|_| workloads::wake_all()).sum(),
         "join" => timed(n, |_| workloads::join()),
+        "syscall" => timed(n, |_| {
+            std::hint::black_box(gmp::syscall(getpid));
+        }),
+        "raw_syscall" => timed(n, |_| {
+            std::hint::black_box(gmp::raw_syscall(getpid));
+        }),
         "stw" => timed(n, |_| {
             gmp::stop_the_world("ReadMemStats");
             gmp::start_the_world();
         }),
         _ => unreachable!(),
     }
+}
+
+fn getpid() -> i64 {
+    // SAFETY: getpid has no preconditions (the raw system call, as the
+    // SyscallGetpid benches make it).
+    unsafe { libc::syscall(libc::SYS_getpid) }
 }
 
 #[inline(never)]

@@ -291,6 +291,7 @@ impl Builder {
                     nsudogcache: Default::default(),
                     timers: Default::default(),
                     syscall_g: AtomicPtr::new(std::ptr::null_mut()),
+                    syscalls: Default::default(),
                 })
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),

@@ -346,6 +346,29 @@ pub(crate) struct P {
     /// The G that entered the syscall this P is in (model bookkeeping for the
     /// thread-creation profile; Go does not record it).
     pub(crate) syscall_g: AtomicPtr<G>,
+    /// System calls entered while this P was held (model-only; `stats()`
+    /// sums them over `allp`). Per P, written by its owner only, so the
+    /// syscall path pays no shared read-modify-write for it.
+    pub(crate) syscalls: AtomicU64,
+}
+
+impl P {
+    /// Go's `pp.syscalltick++`. Only the P's owner writes the tick: the M
+    /// that holds the P, or whoever just won the CAS that took it out of
+    /// `_Psyscall` (retake, stopTheWorld). So a load and a store, as Go's
+    /// plain increment, not a locked read-modify-write.
+    #[inline]
+    pub(crate) fn syscalltick_inc(&self) {
+        self.syscalltick
+            .store(self.syscalltick.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    /// Counts a system call entered on this P (its owner only).
+    #[inline]
+    pub(crate) fn count_syscall(&self) {
+        self.syscalls
+            .store(self.syscalls.load(Relaxed) + 1, Relaxed);
+    }
 }
 
 /// The fields of Go's `schedt` protected by `sched.lock`.
@@ -366,7 +389,6 @@ pub(crate) struct Counters {
     pub(crate) handoffs: AtomicU64,
     pub(crate) preempt_requests: AtomicU64,
     pub(crate) signals_sent: AtomicU64,
-    pub(crate) syscalls: AtomicU64,
     pub(crate) exitsyscall_slow: AtomicU64,
     pub(crate) threads_created: AtomicU64,
     pub(crate) threads_exited: AtomicU64,

@@ -236,7 +236,7 @@ fn stop_the_world_with_sema(m: &'static M, gp: &'static G) {
                     .compare_exchange(s, P_GCSTOP, AcqRel, Acquire)
                     .is_ok()
             {
-                pp.syscalltick.fetch_add(1, Relaxed);
+                pp.syscalltick_inc();
                 stw.stopwait.fetch_sub(1, AcqRel);
             }
         }
@@ -362,7 +362,7 @@ pub(crate) fn entersyscall_gcwait(sched: &Sched, pp: &P) {
             .compare_exchange(P_SYSCALL, P_GCSTOP, AcqRel, Acquire)
             .is_ok()
     {
-        pp.syscalltick.fetch_add(1, Relaxed);
+        pp.syscalltick_inc();
         if sched.stw.stopwait.fetch_sub(1, AcqRel) == 1 {
             sched.stw.stopnote.wakeup();
         }

@@ -33,7 +33,6 @@ use crate::stubs::{getm, need_g};
 /// Models `runtime.entersyscall` / `reentersyscall` (proc.go).
 pub(crate) fn entersyscall(m: &'static M, gp: &'static G) {
     let sched = m.sched;
-    sched.counters.syscalls.fetch_add(1, Relaxed);
     gp.casgstatus(G_RUNNING, G_SYSCALL);
     if sched.sysmonwait.load(Acquire) != 0 {
         entersyscall_sysmon(sched);
@@ -41,6 +40,7 @@ pub(crate) fn entersyscall(m: &'static M, gp: &'static G) {
     let Some(pp) = load(&m.p) else {
         throw("entersyscall: no p")
     };
+    pp.count_syscall();
     m.syscalltick.store(pp.syscalltick.load(Relaxed), Relaxed);
     store(&pp.syscall_g, Some(gp));
     store(&pp.m, None);
@@ -65,13 +65,12 @@ fn entersyscall_sysmon(sched: &Sched) {
 /// Models `runtime.entersyscallblock` + `entersyscallblock_handoff`
 /// (proc.go): the syscall is known to block, hand the P off now.
 pub(crate) fn entersyscallblock(m: &'static M, gp: &'static G) {
-    let sched = m.sched;
-    sched.counters.syscalls.fetch_add(1, Relaxed);
     let Some(pp) = load(&m.p) else {
         throw("entersyscallblock: no p")
     };
+    pp.count_syscall();
     m.syscalltick.store(pp.syscalltick.load(Relaxed), Relaxed);
-    pp.syscalltick.fetch_add(1, Relaxed);
+    pp.syscalltick_inc();
     gp.casgstatus(G_RUNNING, G_SYSCALL);
     let pp = releasep(m);
     let goid = gp.goid.load(Relaxed);
@@ -95,7 +94,7 @@ pub(crate) fn exitsyscall() {
     let oldp = take(&m.oldp);
     if exitsyscallfast(m, oldp) {
         if let Some(pp) = load(&m.p) {
-            pp.syscalltick.fetch_add(1, Relaxed);
+            pp.syscalltick_inc();
         }
         gp.casgstatus(G_SYSCALL, G_RUNNING);
         return;
@@ -106,7 +105,7 @@ pub(crate) fn exitsyscall() {
     // Scheduler returned, so we're allowed to run now (maybe on another M).
     let m = getm().unwrap_or_else(|| throw("exitsyscall: resumed off an M"));
     if let Some(pp) = load(&m.p) {
-        pp.syscalltick.fetch_add(1, Relaxed);
+        pp.syscalltick_inc();
     }
 }
 
@@ -126,7 +125,7 @@ fn exitsyscallfast(m: &'static M, oldp: Option<&'static P>) -> bool {
         acquirep(m, oldp);
         // exitsyscallfast_reacquired
         if m.syscalltick.load(Relaxed) != oldp.syscalltick.load(Relaxed) {
-            oldp.syscalltick.fetch_add(1, Relaxed);
+            oldp.syscalltick_inc();
         }
         return true;
     }

@@ -190,7 +190,7 @@ fn retake(sched: &'static Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
                 .is_ok()
             {
                 n += 1;
-                pp.syscalltick.fetch_add(1, Relaxed);
+                pp.syscalltick_inc();
                 sched.counters.retakes.fetch_add(1, Relaxed);
                 let g = load(&pp.syscall_g).map(|g| g.goid.load(Relaxed));
                 let why = if sysretake {

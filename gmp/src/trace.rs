@@ -97,7 +97,7 @@ pub(crate) fn stats(sched: &'static Sched) -> Stats {
         preempt_requests: c.preempt_requests.load(Relaxed),
         signals_sent: c.signals_sent.load(Relaxed),
         signals_received: crate::sysmon::SIGURG_RECEIVED.load(Relaxed),
-        syscalls: c.syscalls.load(Relaxed),
+        syscalls: sched.allp.iter().map(|pp| pp.syscalls.load(Relaxed)).sum(),
         exitsyscall_slow: c.exitsyscall_slow.load(Relaxed),
         spawned: c.spawned.load(Relaxed),
         global_runq: sched.runqsize.load(Relaxed) as u64,
