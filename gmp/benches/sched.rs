@@ -31,14 +31,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
-use common::workloads::{gosched_partner, join, select_worker, wake_all};
+use common::workloads::{getpid, gosched_partner, join, select_worker, wake_all};
 use common::{Bench, Body, Teardown, bench_in_gmp, no_teardown, timed};
-
-fn getpid() -> i64 {
-    // SAFETY: getpid has no preconditions (the raw syscall: glibc's
-    // getpid() wrapper no longer caches, but be explicit).
-    unsafe { libc::syscall(libc::SYS_getpid) }
-}
 
 fn spawn_join(c: &mut Criterion) {
     bench_in_gmp(

@@ -44,11 +44,11 @@ const OPS: &[(&str, &str)] = &[
     ),
     (
         "syscall",
-        "gmp::syscall(getpid): entersyscall, getpid, exitsyscall",
+        "gmp::syscall(workloads::getpid): entersyscall, getpid, exitsyscall",
     ),
     (
         "raw_syscall",
-        "gmp::raw_syscall(getpid): the bare system call",
+        "gmp::raw_syscall(workloads::getpid): the bare system call",
     ),
     (
         "stw",
@@ -149,10 +149,10 @@ fn run(op: &str, n: u64) -> Duration {
         "wake_all" => (0..n).map(|_| workloads::wake_all()).sum(),
         "join" => timed(n, |_| workloads::join()),
         "syscall" => timed(n, |_| {
-            std::hint::black_box(gmp::syscall(getpid));
+            std::hint::black_box(gmp::syscall(workloads::getpid));
         }),
         "raw_syscall" => timed(n, |_| {
-            std::hint::black_box(gmp::raw_syscall(getpid));
+            std::hint::black_box(gmp::raw_syscall(workloads::getpid));
         }),
         "stw" => timed(n, |_| {
             gmp::stop_the_world("ReadMemStats");
@@ -160,12 +160,6 @@ fn run(op: &str, n: u64) -> Duration {
         }),
         _ => unreachable!(),
     }
-}
-
-fn getpid() -> i64 {
-    // SAFETY: getpid has no preconditions (the raw system call, as the
-    // SyscallGetpid benches make it).
-    unsafe { libc::syscall(libc::SYS_getpid) }
 }
 
 #[inline(never)]

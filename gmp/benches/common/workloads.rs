@@ -9,6 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::time::{Duration, Instant};
 
+/// The system call of `SyscallGetpid`/`RawSyscallGetpid`: getpid through
+/// `syscall(2)`, as Go's twins call `syscall.Syscall(SYS_GETPID)`.
+pub fn getpid() -> i64 {
+    // SAFETY: getpid has no preconditions (the raw syscall: glibc's
+    // getpid() wrapper no longer caches, but be explicit).
+    unsafe { libc::syscall(libc::SYS_getpid) }
+}
+
 /// How many goroutines [`wake_all`] wakes and [`join`] joins.
 pub const WAKE_N: u64 = 10_000;
 
