@@ -761,7 +761,7 @@ pub(crate) fn poll_set_deadline(
                 pd,
                 seq: l.rseq,
             });
-            reset_timer(&pd.rt, l.rd, None);
+            reset_timer(getm(), &pd.rt, l.rd, None);
         }
     } else if l.rd != rd0 || combo != combo0 {
         l.rseq += 1; // invalidate current timers
@@ -771,7 +771,7 @@ pub(crate) fn poll_set_deadline(
                 pd,
                 seq: l.rseq,
             };
-            mod_timer(&pd.rt, l.rd, 0, Some(call), None);
+            mod_timer(getm(), &pd.rt, l.rd, 0, Some(call), None);
         } else {
             del_timer(&pd.rt);
             l.rt = false;
@@ -785,7 +785,7 @@ pub(crate) fn poll_set_deadline(
                 pd,
                 seq: l.wseq,
             });
-            reset_timer(&pd.wt, l.wd, None);
+            reset_timer(getm(), &pd.wt, l.wd, None);
         }
     } else if l.wd != wd0 || combo != combo0 {
         l.wseq += 1; // invalidate current timers
@@ -795,7 +795,7 @@ pub(crate) fn poll_set_deadline(
                 pd,
                 seq: l.wseq,
             };
-            mod_timer(&pd.wt, l.wd, 0, Some(call), None);
+            mod_timer(getm(), &pd.wt, l.wd, 0, Some(call), None);
         } else {
             del_timer(&pd.wt);
             l.wt = false;

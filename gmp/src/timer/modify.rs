@@ -138,21 +138,10 @@ pub(crate) fn del_timer(t: &Arc<RTimer>) -> bool {
 
 /// Models `runtime.modtimer` (time.go), with the ordering of the runtime's
 /// [`Timers`] mode. Reports whether the timer was pending (not yet run).
-/// `f` is Go's `f, arg, seq` for a pollDesc timer (None: keep the timer's);
-/// `loc` is the user's call site (diagnosis).
+/// `m` is the caller's M (`getm()`), read once as Go's functions read
+/// `getg()` once; `f` is Go's `f, arg, seq` for a pollDesc timer (None:
+/// keep the timer's); `loc` is the user's call site (diagnosis).
 pub(crate) fn mod_timer(
-    t: &Arc<RTimer>,
-    when: i64,
-    period: i64,
-    f: Option<crate::netpoll::DeadlineCall>,
-    loc: Option<&'static Location<'static>>,
-) -> bool {
-    mod_timer_on(crate::stubs::getm(), t, when, period, f, loc)
-}
-
-/// [`mod_timer`] for a caller that has read `getm` already (`m`), as Go's
-/// `resetTimer` hands `modtimer` the g it runs on.
-pub(crate) fn mod_timer_on(
     m: Option<&'static M>,
     t: &Arc<RTimer>,
     when: i64,
@@ -302,21 +291,12 @@ pub(super) fn add_initialized_timer(t: &Arc<RTimer>) {
 }
 
 /// Models `runtime.resettimer` (time.go): `modtimer` with the timer's own
-/// period and function.
+/// period and function; `m` as for [`mod_timer`].
 pub(crate) fn reset_timer(
-    t: &Arc<RTimer>,
-    when: i64,
-    loc: Option<&'static Location<'static>>,
-) -> bool {
-    mod_timer(t, when, t.period.load(Relaxed), None, loc)
-}
-
-/// [`reset_timer`] for a caller that has read `getm` already.
-pub(crate) fn reset_timer_on(
     m: Option<&'static M>,
     t: &Arc<RTimer>,
     when: i64,
     loc: Option<&'static Location<'static>>,
 ) -> bool {
-    mod_timer_on(m, t, when, t.period.load(Relaxed), None, loc)
+    mod_timer(m, t, when, t.period.load(Relaxed), None, loc)
 }

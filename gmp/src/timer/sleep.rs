@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use crate::chan::Chan;
 use crate::panic::throw;
 use crate::runtime2::*;
-use crate::stubs::need_g;
+use crate::stubs::{getm, need_g};
 
-use super::modify::{add_timer, del_timer, reset_timer, reset_timer_on};
+use super::modify::{add_timer, del_timer, reset_timer};
 use super::{MAX_WHEN, RTimer, TimerFn, status_name};
 
 /// Go's `when(d)` (time/sleep.go): nanotime() + d, saturating.
@@ -41,7 +41,7 @@ pub(crate) fn time_sleep(d: Duration) {
     crate::proc::gopark(WaitReason::Sleep, move |_| {
         // resetForSleep
         let when = t.nextwhen.load(Relaxed);
-        reset_timer(&t, when, None);
+        reset_timer(getm(), &t, when, None);
         true
     });
 }
@@ -85,7 +85,7 @@ impl Timer {
         let loc = Location::caller();
         let (m, _) = need_g("Timer::reset");
         let when = when_after(m.sched, d);
-        reset_timer_on(Some(m), &self.t, when, Some(loc))
+        reset_timer(Some(m), &self.t, when, Some(loc))
     }
 
     /// `t.Stop()` (models `stopTimer` -> `deltimer`): true if the call
