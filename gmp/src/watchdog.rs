@@ -282,7 +282,7 @@ fn describe_spin(s: &mut String, sched: &'static Sched, m: &'static M, now: i64,
         st.spins.load(Relaxed),
         secs(now - st.spin_since.load(Relaxed)),
     );
-    if t.modifier_m.load(Relaxed) == -1 {
+    if sched.cfg.timers != crate::timer::Timers::Go1_14_1 {
         // Not recorded: only the Go 1.14.1 ordering notes the modifier
         // (timer/watch.rs `note_modifier`).
         let _ = writeln!(
