@@ -97,24 +97,16 @@ where
 /// Restricts the calling thread (and the threads it creates from now on)
 /// to the lowest-numbered CPU of its current affinity mask.
 fn pin_to_first_cpu() {
-    // SAFETY: cpu_set_t is plain data, zero is a valid empty set; the
-    // CPU_* macros and sched_{get,set}affinity only touch `set`, which
-    // lives for both calls; pid 0 is the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        if libc::sched_getaffinity(0, size, &mut set) != 0 {
-            panic!("sched_getaffinity: {}", std::io::Error::last_os_error());
-        }
-        let first = (0..libc::CPU_SETSIZE as usize)
-            .find(|&c| libc::CPU_ISSET(c, &set))
-            .expect("an empty affinity mask");
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(first, &mut set);
-        if libc::sched_setaffinity(0, size, &set) != 0 {
-            panic!("sched_setaffinity: {}", std::io::Error::last_os_error());
-        }
-    }
+    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    use nix::unistd::Pid;
+    let this_thread = Pid::from_raw(0);
+    let mask = sched_getaffinity(this_thread).expect("sched_getaffinity");
+    let first = (0..CpuSet::count())
+        .find(|&c| mask.is_set(c).unwrap_or(false))
+        .expect("an empty affinity mask");
+    let mut one = CpuSet::new();
+    one.set(first).expect("a CPU of the mask is in range");
+    sched_setaffinity(this_thread, &one).expect("sched_setaffinity");
 }
 
 /// Runs `op` `iters` times (with the iteration's index) and returns the
