@@ -260,9 +260,7 @@ fn one_bad_jsonl_does_not_sink_the_report() {
         "u",
         "scenario: u\nincident: i\nruntimes: [tokio]\nduration: 50ms\ngrid: { mode: [idle], procs: [1, 2, 3] }\nverdicts:\n  - id: v\n    claim: c\n    expect: \"fixture_value == 42\"\n    holds: reproduced\n",
     );
-    let run = lab.out("run");
-    let o = lab.run(&["run", "u", "--out", run.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (run, _) = lab.run_ok("u");
     // A byte that is not UTF-8 in one line of one file, and a directory
     // named like a point file.
     let f = run.join("u/mode-idle_procs-2.tokio.r1.jsonl");

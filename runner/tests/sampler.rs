@@ -12,9 +12,7 @@ fn counts_threads_exactly_and_sees_the_busy_ones_runnable() {
         "th",
         "scenario: th\nincident: i\nruntimes: [threads]\nduration: 1500ms\ngrid: { mode: [threads], threads: [6], busy: [2] }\n",
     );
-    let run = lab.out("run");
-    let o = lab.run(&["run", "th", "--out", run.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (run, _) = lab.run_ok("th");
     let pts = points(&run, "th");
     let p = find(&pts, "mode-threads_threads-6_busy-2", 1);
     assert_eq!(p["outcome"], "ok", "{p}");

@@ -20,9 +20,7 @@ grid:
 fn every_ending_is_recorded_and_no_process_is_left() {
     let lab = Lab::new("supervision");
     lab.scenario("sv", MODES);
-    let run = lab.out("run");
-    let o = lab.run(&["run", "sv", "--out", run.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (run, o) = lab.run_ok("sv");
     assert!(
         !String::from_utf8_lossy(&o.stderr).contains("panicked"),
         "{}",
@@ -137,9 +135,7 @@ fn merged_file_is_one_clock_in_order() {
         "mg",
         "scenario: mg\nincident: i\nruntimes: [tokio]\nduration: 400ms\ngrid: { mode: [idle] }\n",
     );
-    let run = lab.out("run");
-    let o = lab.run(&["run", "mg", "--out", run.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (run, _) = lab.run_ok("mg");
     let t = std::fs::read_to_string(run.join("mg/mode-idle.tokio.r1.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = t
         .lines()

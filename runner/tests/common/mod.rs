@@ -61,6 +61,15 @@ impl Lab {
         self.dir.join(name)
     }
 
+    /// `schedlab run SCENARIO --out <lab>/run`, which must exit 0: the
+    /// run directory and the command's output.
+    pub fn run_ok(&self, scenario: &str) -> (PathBuf, Output) {
+        let run = self.out("run");
+        let o = self.run(&["run", scenario, "--out", run.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        (run, o)
+    }
+
     /// Pids the fixture wrote: (pid, role).
     pub fn pids(&self) -> Vec<(i32, String)> {
         std::fs::read_dir(self.dir.join("pids"))
