@@ -527,18 +527,10 @@ fn fit(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
     Some((slope, r2))
 }
 
+/// The median of the values (0 when there are none): the runner's
+/// `schedlab_protocol::util::median`.
 pub fn median(it: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = it.collect();
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
+    schedlab_protocol::util::median(&it.collect::<Vec<_>>()).unwrap_or(0.0)
 }
 
 pub fn mib(bytes: f64) -> String {
