@@ -91,6 +91,30 @@ pub fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
+/// Least-squares line of `y` on `x`: `(slope, r2)`, or `None` with fewer
+/// than two points or no spread in `x` (r2 is 0 when `y` is flat).
+pub fn least_squares(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
+    let n = x.len().min(y.len());
+    if n < 2 {
+        return None;
+    }
+    let (x, y) = (&x[..n], &y[..n]);
+    let mx = x.iter().sum::<f64>() / n as f64;
+    let my = y.iter().sum::<f64>() / n as f64;
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let r2 = if syy == 0.0 {
+        0.0
+    } else {
+        sxy * sxy / (sxx * syy)
+    };
+    Some((sxy / sxx, r2))
+}
+
 /// A Unix time as calendar fields, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UtcTime {
@@ -147,6 +171,26 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         // NaN is not filtered: total_cmp sorts it last
         assert_eq!(median(&[1.0, f64::NAN, 2.0]), Some(2.0));
+    }
+
+    #[test]
+    fn least_squares_slope_and_fit() {
+        assert_eq!(least_squares(&[1.0], &[1.0]), None);
+        assert_eq!(least_squares(&[2.0, 2.0], &[1.0, 5.0]), None);
+        assert_eq!(
+            least_squares(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 5.0, 7.0]),
+            Some((2.0, 1.0))
+        );
+        assert_eq!(
+            least_squares(&[0.0, 1.0, 2.0], &[4.0, 4.0, 4.0]),
+            Some((0.0, 0.0))
+        );
+        // y = 0, 2, 1: slope 0.5, r2 0.25
+        let (s, r2) = least_squares(&[0.0, 1.0, 2.0], &[0.0, 2.0, 1.0]).unwrap();
+        assert!(
+            (s - 0.5).abs() < 1e-12 && (r2 - 0.25).abs() < 1e-12,
+            "{s} {r2}"
+        );
     }
 
     #[test]

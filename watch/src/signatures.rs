@@ -493,38 +493,16 @@ pub fn linear_growth(x: &[f64], y: &[f64]) -> Option<Growth> {
     if n < 4 {
         return None;
     }
-    let (slope, r2) = fit(&x[..n], &y[..n])?;
+    let (slope, r2) = schedlab_protocol::util::least_squares(&x[..n], &y[..n])?;
     let h = n / 2;
-    let (s1, _) = fit(&x[..=h], &y[..=h])?;
-    let (s2, _) = fit(&x[h..n], &y[h..n])?;
+    let (s1, _) = schedlab_protocol::util::least_squares(&x[..=h], &y[..=h])?;
+    let (s2, _) = schedlab_protocol::util::least_squares(&x[h..n], &y[h..n])?;
     let growth = y[n - 1] - y[0];
     (slope > 0.0 && r2 >= LEAK_R2 && s1 >= 0.3 * slope && s2 >= 0.3 * slope).then_some(Growth {
         slope,
         r2,
         growth,
     })
-}
-
-fn fit(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
-    let n = x.len() as f64;
-    if x.len() < 2 {
-        return None;
-    }
-    let mx = x.iter().sum::<f64>() / n;
-    let my = y.iter().sum::<f64>() / n;
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    if sxx == 0.0 {
-        return None;
-    }
-    let slope = sxy / sxx;
-    let r2 = if syy == 0.0 {
-        0.0
-    } else {
-        sxy * sxy / (sxx * syy)
-    };
-    Some((slope, r2))
 }
 
 /// The median of the values (0 when there are none): the runner's

@@ -330,20 +330,14 @@ impl Ledger {
 /// Least-squares slope of y on x; `None` with < 2 points or an x span
 /// under 1,000 (too few senders to tell memory from noise).
 fn slope(xy: &[(f64, f64)]) -> Option<f64> {
-    let n = xy.len() as f64;
     let (lo, hi) = xy.iter().fold((f64::MAX, f64::MIN), |(l, h), (x, _)| {
         (l.min(*x), h.max(*x))
     });
     if xy.len() < 2 || hi - lo < 1000.0 {
         return None;
     }
-    let (mx, my) = (
-        xy.iter().map(|p| p.0).sum::<f64>() / n,
-        xy.iter().map(|p| p.1).sum::<f64>() / n,
-    );
-    let sxy: f64 = xy.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
-    let sxx: f64 = xy.iter().map(|(x, _)| (x - mx).powi(2)).sum();
-    Some(sxy / sxx)
+    let (x, y): (Vec<f64>, Vec<f64>) = xy.iter().copied().unzip();
+    schedlab_protocol::util::least_squares(&x, &y).map(|(slope, _)| slope)
 }
 
 /// VmRSS of this process in bytes (0 if unreadable).
