@@ -28,6 +28,24 @@ pub const FIDELITY: &str = "fidelity.json";
 pub const REPORT_HTML: &str = "report.html";
 pub const REPORT_MD: &str = "report.md";
 
+/// The trace file of one point run, `<point_id>.<runtime>.r<repeat>.jsonl`
+/// (repeats count from 1), in the scenario's folder. The analysis finds a
+/// run's points by these names ([`parse_jsonl_name`]), so every writer of
+/// a run directory (the runner, `schedlab watch --out`) uses this one.
+pub fn jsonl_name(point_id: &str, runtime: &str, repeat: u32) -> String {
+    format!("{point_id}.{runtime}.r{repeat}.jsonl")
+}
+
+/// [`jsonl_name`]'s parts back, read from the right (a point id may hold
+/// dots: `rate-0.5`); `None` for a name not in that form.
+pub fn parse_jsonl_name(name: &str) -> Option<(String, String, u32)> {
+    let stem = name.strip_suffix(".jsonl")?;
+    let (rest, rep) = stem.rsplit_once('.')?;
+    let repeat = rep.strip_prefix('r')?.parse().ok()?;
+    let (point_id, runtime) = rest.rsplit_once('.')?;
+    Some((point_id.to_string(), runtime.to_string(), repeat))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

@@ -49,7 +49,7 @@ use schedlab_protocol::metrics::{ExitLine, MergedLine, Outcome, Params, ProcSamp
 use schedlab_protocol::predicate::{EvalError, MapContext, Predicate};
 use schedlab_protocol::results::{
     FIDELITY, FidelityRow, MEDIANS_CSV, POINTS, PointResult, RunMeta, SUMMARY_CSV, VERDICTS,
-    VerdictRow, VerdictStatus,
+    VerdictRow, VerdictStatus, parse_jsonl_name,
 };
 use schedlab_protocol::sweep::{Holds, Sweep, Tolerance};
 use schedlab_protocol::util::median;
@@ -224,15 +224,6 @@ fn detail_of(d: &PointData) -> (Outcome, String) {
         Outcome::Crash => format!("{status}: {last}"),
     };
     (e.outcome, detail)
-}
-
-/// `<point_id>.<runtime>.r<repeat>.jsonl` → its parts.
-pub fn parse_jsonl_name(name: &str) -> Option<(String, String, u32)> {
-    let stem = name.strip_suffix(".jsonl")?;
-    let (rest, rep) = stem.rsplit_once('.')?;
-    let repeat = rep.strip_prefix('r')?.parse().ok()?;
-    let (point_id, runtime) = rest.rsplit_once('.')?;
-    Some((point_id.to_string(), runtime.to_string(), repeat))
 }
 
 /// Plan order and grid params of the points in `wanted`, found by walking
@@ -823,6 +814,10 @@ mod tests {
         assert_eq!(
             parse_jsonl_name("rate-0.5_m-x.go.r2.jsonl"),
             Some(("rate-0.5_m-x".into(), "go".into(), 2))
+        );
+        assert_eq!(
+            parse_jsonl_name(&schedlab_protocol::results::jsonl_name("pid-7", "go", 1)),
+            Some(("pid-7".into(), "go".into(), 1))
         );
         assert_eq!(parse_jsonl_name("bad.jsonl"), None);
     }

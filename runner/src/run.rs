@@ -806,7 +806,7 @@ fn run_one(
     dir: &Path,
     sample_ms: u64,
 ) -> Result<(PointResult, SamplerCost)> {
-    let name = supervise::jsonl_name(&spec.point_id, &spec.runtime, repeat);
+    let name = schedlab_protocol::results::jsonl_name(&spec.point_id, &spec.runtime, repeat);
     let duration = sweep.duration();
     let p = PointRun {
         binary: binary.to_path_buf(),

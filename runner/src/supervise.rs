@@ -753,11 +753,6 @@ fn decide(
     )
 }
 
-/// The jsonl file name of a point (brief: `<point_id>.<runtime>.r<repeat>.jsonl`).
-pub fn jsonl_name(point_id: &str, runtime: &str, repeat: u32) -> String {
-    format!("{point_id}.{runtime}.r{repeat}.jsonl")
-}
-
 /// Whether `path` is an executable file.
 pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;

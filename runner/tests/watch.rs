@@ -284,6 +284,25 @@ fn out_writes_a_run_directory_the_report_draws() {
         html.contains("<svg") || html.contains(".svg"),
         "no plot in the report"
     );
+    // `schedlab report DIR` re-runs the analysis, which finds points by the
+    // runner's trace names: the watched point must survive it (it did not
+    // while the trace was named pid-<PID>.jsonl).
+    let points = |d: &std::path::Path| -> Vec<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(d.join("watch/points.json")).unwrap())
+            .unwrap()
+    };
+    assert_eq!(points(&dir).len(), 1, "watch wrote one point");
+    let rep = Command::new(env!("CARGO_BIN_EXE_schedlab"))
+        .args(["report", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(rep.status.code(), Some(0), "{}", text(&rep));
+    let after = points(&dir);
+    assert_eq!(after.len(), 1, "report lost the watched point: {after:?}");
+    assert!(
+        after[0]["metrics"]["threads_peak"].as_f64() >= Some(1.0),
+        "{after:?}"
+    );
     // A second watch into the same directory is refused, not mixed in.
     let again = watch(&[
         "--for",

@@ -5,7 +5,7 @@
 //! ```text
 //! DIR/run.json                       one sweep, scenario `watch`
 //! DIR/watch/points.json              one point: pid-<PID>, the detected runtime
-//! DIR/watch/pid-<PID>.jsonl          hello, a `proc` line per sample, the
+//! DIR/watch/pid-<PID>.<rt>.r1.jsonl  hello, a `proc` line per sample, the
 //!                                    findings as `diagnosis` events, exit
 //! ```
 //!
@@ -26,6 +26,10 @@ use std::path::Path;
 pub const SCENARIO: &str = "watch";
 
 /// Writes `report` under `dir` (created; must not hold a run already).
+/// The watched process is the run's one point, its first repeat (the
+/// runner counts repeats from 1).
+const REPEAT: u32 = 1;
+
 pub fn write(dir: &Path, r: &Report) -> anyhow::Result<()> {
     if dir.join("run.json").exists() {
         anyhow::bail!(
@@ -36,8 +40,10 @@ pub fn write(dir: &Path, r: &Report) -> anyhow::Result<()> {
     let sdir = dir.join(SCENARIO);
     std::fs::create_dir_all(&sdir).with_context(|| format!("creating {}", sdir.display()))?;
     let point_id = format!("pid-{}", r.pid);
-    let jsonl = format!("{point_id}.jsonl");
     let runtime = r.runtime.kind.as_str().to_string();
+    // The runner's name for a point's trace: `schedlab report DIR` re-runs
+    // the analysis, which finds points by it.
+    let jsonl = schedlab_protocol::results::jsonl_name(&point_id, &runtime, REPEAT);
 
     let mut lines = String::new();
     let mut push = |l: &MergedLine| {
@@ -90,17 +96,28 @@ pub fn write(dir: &Path, r: &Report) -> anyhow::Result<()> {
     let mut metrics = BTreeMap::new();
     metrics.insert("threads_peak".into(), max(|f| f.threads as f64));
     metrics.insert("threads_median".into(), med(|f| f.threads as f64));
+    metrics.insert(
+        "threads_end".into(),
+        figs.last().map_or(0.0, |f| f.threads as f64),
+    );
     metrics.insert("r_threads_max".into(), max(|f| f.r_threads));
     metrics.insert("r_threads_median".into(), med(|f| f.r_threads));
-    metrics.insert("cores_mean".into(), med(|f| f.cores));
+    metrics.insert(
+        "cores_mean".into(),
+        figs.iter().map(|f| f.cores).sum::<f64>() / figs.len().max(1) as f64,
+    );
     metrics.insert("cores_max".into(), max(|f| f.cores));
     metrics.insert("rss_peak_bytes".into(), max(|f| f.rss_bytes as f64));
+    metrics.insert(
+        "rss_end_bytes".into(),
+        figs.last().map_or(0.0, |f| f.rss_bytes as f64),
+    );
     metrics.insert("wall_s".into(), r.watched_s);
     let point = PointResult {
         scenario: SCENARIO.into(),
         point_id: point_id.clone(),
         runtime: runtime.clone(),
-        repeat: 0,
+        repeat: REPEAT,
         params,
         outcome: Outcome::Ok,
         outcome_detail: match &r.ended {
