@@ -51,8 +51,9 @@ pub const SLOW_EXTRA_THREADS: f64 = 2.0;
 /// turns on the one P: 1-2).
 pub const OVER_CAP_R: f64 = 2.0;
 
-/// Linear growth this steep, this straight, for a leak (sender_leak: 1 new
-/// sender/ms leaks 2.7 MiB/s on Go, 4.2 on gmp, 0.6 on tokio; fixed: flat).
+/// Linear growth this steep, this straight, for a leak (sender_leak at one
+/// new sender/ms, as watched: RSS +4.1 MiB/s on gmp, +3.2 on Go, +0.6 on
+/// tokio, the table in watch/README.md; fixed: flat).
 pub const LEAK_RSS_BYTES_PER_S: f64 = 256.0 * 1024.0;
 pub const LEAK_RSS_MIN_BYTES: f64 = 2.0 * 1024.0 * 1024.0;
 pub const LEAK_THREADS_PER_S: f64 = 10.0;
