@@ -122,26 +122,34 @@ impl Deriver {
             fds: tick.fds.clone(),
             ..Figures::default()
         };
-        let scale = if tick.scanned.is_empty() {
-            0.0
+        // Hot threads were all scanned and count as they are; the slice is a
+        // uniform sample of the other threads and is scaled up to them.
+        let hot = tick.scanned.iter().filter(|t| t.hot).count() as f64;
+        let slice = tick.scanned.len() as f64 - hot;
+        let slice_scale = if slice > 0.0 {
+            (tick.threads as f64 - hot).max(0.0) / slice
         } else {
-            tick.threads as f64 / tick.scanned.len() as f64
+            0.0
         };
-        let mut r = 0u64;
-        let mut sock = 0u64;
+        let estimate =
+            |[from_slice, from_hot]: [u64; 2]| from_hot as f64 + from_slice as f64 * slice_scale;
+        // Counts indexed by `t.hot as usize`.
+        let mut r = [0u64; 2];
+        let mut sock = [0u64; 2];
         let mut slow = 0u64;
-        let mut idle = 0u64;
+        let mut idle = [0u64; 2];
         let mut rates: Vec<(i32, &str, f64, f64, Option<u64>)> = Vec::new();
         let mut names: BTreeMap<String, u64> = BTreeMap::new();
         for t in &tick.scanned {
             *names.entry(name_family(&t.comm)).or_default() += 1;
+            let h = t.hot as usize;
             if t.state == b'R' {
-                r += 1;
+                r[h] += 1;
             }
             match t.sys {
                 Sys::In { nr, .. } => match (syscalls::class(nr), &t.fd) {
                     (Class::FdRead, Some(fd)) if fd.kind == FdKind::Socket => {
-                        sock += 1;
+                        sock[h] += 1;
                         if fd.nonblock == Some(false) {
                             f.socket_readers_blocking += 1;
                         }
@@ -169,7 +177,7 @@ impl Deriver {
                             f.slow_threads.insert(t.tid, syscalls::name(nr));
                         }
                     }
-                    (Class::Idle, _) => idle += 1,
+                    (Class::Idle, _) => idle[h] += 1,
                     (Class::Yield, _) => f.yielding += 1,
                     _ => {}
                 },
@@ -207,8 +215,8 @@ impl Deriver {
         if tick.scanned.len() as u64 == tick.threads {
             self.threads.retain(|t, _| live.contains(t));
         }
-        f.r_threads = r as f64 * scale;
-        f.socket_readers = sock as f64 * scale;
+        f.r_threads = estimate(r);
+        f.socket_readers = estimate(sock);
         f.slow = slow as f64;
         for &(tid, nr) in &tick.peeked_slow {
             let sysmon = tick
@@ -221,7 +229,7 @@ impl Deriver {
                     .or_insert_with(|| syscalls::name(nr));
             }
         }
-        f.idle = idle as f64 * scale;
+        f.idle = estimate(idle);
         let mut names: Vec<(String, u64)> = names.into_iter().collect();
         names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         names.truncate(6);
@@ -269,6 +277,59 @@ pub fn name_family(comm: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample::ThreadState;
+
+    fn thread(tid: i32, state: u8, hot: bool) -> ThreadState {
+        ThreadState {
+            tid,
+            comm: "t".into(),
+            state,
+            utime: 0,
+            stime: 0,
+            switches: None,
+            sys: Sys::Unknown,
+            fd: None,
+            hot,
+        }
+    }
+
+    fn tick(t_s: f64, threads: u64, scanned: Vec<ThreadState>) -> Tick {
+        Tick {
+            t_s,
+            threads,
+            scanned,
+            cpu_ticks: 0,
+            rss_bytes: 0,
+            io_bytes: None,
+            fds: FdCounts::default(),
+            new_threads: 0,
+            scan_cost_s: 0.0,
+            peeked_slow: Vec::new(),
+        }
+    }
+
+    /// 10,000 threads, 3 spinning (hot, always scanned) and 497 others in
+    /// the slice, one of them in R: 3 + 1 x 9,997 / 497 = 23.1 in R, not
+    /// (3 + 1) x 10,000 / 500 = 80, which scaled the hot ones too.
+    #[test]
+    fn only_the_slice_is_scaled_up() {
+        let mut scanned: Vec<ThreadState> = (0..3).map(|i| thread(i, b'R', true)).collect();
+        scanned.push(thread(3, b'R', false));
+        scanned.extend((4..500).map(|i| thread(i, b'S', false)));
+        let mut d = Deriver::new();
+        assert!(d.push(&tick(0.0, 10_000, scanned.clone())).is_none());
+        let f = d.push(&tick(1.0, 10_000, scanned)).unwrap();
+        let want = 3.0 + 9_997.0 / 497.0;
+        assert!(
+            (f.r_threads - want).abs() < 1e-9,
+            "{} vs {want}",
+            f.r_threads
+        );
+        // A full scan is counted as it is.
+        let all: Vec<ThreadState> = (0..8).map(|i| thread(i, b'R', i < 2)).collect();
+        let f = d.push(&tick(2.0, 8, all)).unwrap();
+        assert_eq!(f.r_threads, 8.0);
+    }
 
     #[test]
     fn name_families() {

@@ -16,9 +16,12 @@
 //! * **Bounded cost.** Per-thread reads cost about a microsecond or two
 //!   each. When the last tick's per-thread cost says a full scan would take
 //!   more than [`SCAN_BUDGET`] of the period, only a subset is scanned:
-//!   every thread found busy before (the hot set: a spinning thread is
-//!   never missed) plus a rotating slice of the rest. Counts over the
-//!   scanned threads are scaled by `scanned / threads` in [`crate::figures`].
+//!   every thread found running (state R) at its last look (the hot set: a
+//!   spinning thread is never missed; one seen blocked or gone leaves it)
+//!   plus a rotating slice of the rest. In [`crate::figures`] the hot
+//!   threads count as they are and only the slice is scaled up, to the
+//!   threads outside the hot set (each scanned thread says which it was:
+//!   [`ThreadState::hot`]).
 //! * **A thread seen twice has a rate.** Per-thread CPU and switch counts
 //!   are cumulative; a rate needs two readings of the same tid, which the
 //!   collector keeps from one scan to the next.
@@ -74,6 +77,8 @@ pub struct ThreadState {
     pub sys: Sys,
     /// For a blocked read: what the descriptor is.
     pub fd: Option<FdInfo>,
+    /// Scanned because it was in the hot set (not as part of the slice).
+    pub hot: bool,
 }
 
 /// What a descriptor is.
@@ -167,7 +172,7 @@ pub struct Collector {
     start: Instant,
     comms: HashMap<i32, String>,
     seen: HashSet<i32>,
-    /// Tids found using CPU in an earlier scan: always rescanned.
+    /// Tids found running (state R) at their last look: always rescanned.
     hot: HashSet<i32>,
     /// Per-thread scan cost, seconds, from the last scan.
     cost_per_thread: f64,
@@ -231,7 +236,9 @@ impl Collector {
         let mut scanned = Vec::with_capacity(chosen.len());
         let read_switches = tids.len() <= FULL_SCAN_BELOW * 2;
         for tid in chosen {
-            if let Some(t) = self.read_thread(tid, read_switches) {
+            let hot = self.hot.contains(&tid);
+            if let Some(mut t) = self.read_thread(tid, read_switches) {
+                t.hot = hot;
                 scanned.push(t);
             }
         }
@@ -247,6 +254,7 @@ impl Collector {
         }
         self.seen.retain(|t| tids.binary_search(t).is_ok());
         self.comms.retain(|t, _| tids.binary_search(t).is_ok());
+        self.hot.retain(|t| tids.binary_search(t).is_ok());
         self.first = false;
         self.last_threads = tids.len();
         self.tids = tids;
@@ -336,8 +344,10 @@ impl Collector {
     fn read_thread(&mut self, tid: i32, read_switches: bool) -> Option<ThreadState> {
         let base = format!("/proc/{}/task/{}", self.pid, tid);
         let (state, utime, stime) = parse_task_stat(self.read_small(&format!("{base}/stat"))?)?;
-        if utime + stime > 0 && state == b'R' {
+        if state == b'R' {
             self.hot.insert(tid);
+        } else {
+            self.hot.remove(&tid);
         }
         let sys = if matches!(state, b'S' | b'D') {
             self.read_small(&format!("{base}/syscall"))
@@ -377,6 +387,7 @@ impl Collector {
             switches,
             sys,
             fd,
+            hot: false,
         })
     }
 
