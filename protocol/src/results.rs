@@ -97,6 +97,16 @@ pub struct RunMeta {
     pub not_run: u64,
 }
 
+impl RunMeta {
+    /// The profile's name (`full`, `default`, `quick`): the recorded one,
+    /// else, for runs made before profiles had names, `quick` or `full`.
+    pub fn profile_name(&self) -> &'static str {
+        self.profile
+            .map(|p| p.as_str())
+            .unwrap_or(if self.quick { "quick" } else { "full" })
+    }
+}
+
 /// One point × runtime × repeat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PointResult {
@@ -170,4 +180,29 @@ pub struct FidelityRow {
     pub tolerance: String,
     /// None when either side is missing.
     pub within: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_name_prefers_the_recorded_profile() {
+        let m = |profile, quick| RunMeta {
+            profile,
+            quick,
+            ..RunMeta::default()
+        };
+        // The runs index printed "full" for a default run: it read `quick`
+        // only.
+        assert_eq!(
+            m(Some(ProfileName::Default), false).profile_name(),
+            "default"
+        );
+        assert_eq!(m(Some(ProfileName::Full), false).profile_name(), "full");
+        assert_eq!(m(Some(ProfileName::Quick), true).profile_name(), "quick");
+        // Runs from before profiles had names.
+        assert_eq!(m(None, true).profile_name(), "quick");
+        assert_eq!(m(None, false).profile_name(), "full");
+    }
 }

@@ -172,10 +172,10 @@ fn run_facts(r: &Report<'_>) -> String {
         ("finished", m.finished_unix.map_or("—".into(), text::utc)),
         (
             "profile",
-            match m.profile.map(|p| p.as_str()) {
-                _ if m.quick => "quick (small grid, for tests)".into(),
-                Some("default") => "default (every verdict, fewer repeats; --full for all)".into(),
-                _ => "full".into(),
+            match m.profile_name() {
+                "quick" => "quick (small grid, for tests)".into(),
+                "default" => "default (every verdict, fewer repeats; --full for all)".into(),
+                other => other.into(),
             },
         ),
     ];

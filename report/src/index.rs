@@ -85,7 +85,7 @@ pub fn write_index(results: &Path) -> anyhow::Result<PathBuf> {
             esc(&text::utc(m.started_unix)),
             status.0,
             status.1,
-            if m.quick { "quick" } else { "full" },
+            m.profile_name(),
             esc(&scenarios.join(", ")),
             verdicts.len()
         );

@@ -35,12 +35,7 @@ pub fn document(r: &Report<'_>) -> String {
         "- finished: {}",
         m.finished_unix.map_or("—".into(), text::utc)
     );
-    let profile = m.profile.map(|p| p.as_str());
-    let _ = writeln!(
-        o,
-        "- profile: {}",
-        profile.unwrap_or(if m.quick { "quick" } else { "full" })
-    );
+    let _ = writeln!(o, "- profile: {}", m.profile_name());
     if m.sampler_cpu_s > 0.0 {
         let _ = writeln!(
             o,

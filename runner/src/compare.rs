@@ -165,11 +165,7 @@ fn open(path: &Path) -> Result<RunDir> {
 }
 
 fn label(r: &RunDir) -> String {
-    let profile = r
-        .meta
-        .profile
-        .map(|p| p.as_str())
-        .unwrap_or(if r.meta.quick { "quick" } else { "full" });
+    let profile = r.meta.profile_name();
     format!(
         "{} ({profile} profile, {})",
         r.path.display(),
