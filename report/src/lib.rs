@@ -301,11 +301,13 @@ fn draw_sched(
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(p, _)| p.point_id.clone())
     };
-    let point = peak("gmp").or_else(|| peak("go"))?;
+    let (rt, point) = ["gmp", "go"]
+        .into_iter()
+        .find_map(|rt| peak(rt).map(|p| (rt, p)))?;
     let fig = pages::sched_figure(&run.dir, sc, &point)?;
     let dir = run.dir.join("plots").join(&sc.name);
+    let title = fig.title.clone();
     let any = AnyFigure::Sched(fig);
-    let title = plot_title(&any);
     match plot::write_figure(&any, &dir, "schedtrace") {
         Ok(w) => {
             files.push(w.png);
@@ -315,11 +317,7 @@ fn draw_sched(
                 caption: Some(format!(
                     "What GODEBUG=schedtrace prints, over time, at {} (the point where {} made the most threads; every point's page has its own). Where the stacked Ms meet the black OS-thread line, every thread is an M; a tall red band is Ms parked in syscalls, each holding a thread.",
                     tables::point_label(sc, &point),
-                    if sc.points.iter().any(|p| p.runtime == "gmp") {
-                        "gmp"
-                    } else {
-                        "go"
-                    }
+                    rt
                 )),
                 kind: "schedtrace",
                 png_rel: format!("plots/{}/schedtrace.png", sc.name),
@@ -332,13 +330,6 @@ fn draw_sched(
             warnings.push(format!("{}: scheduler trace failed: {e:#}", sc.name));
             None
         }
-    }
-}
-
-fn plot_title(f: &AnyFigure) -> String {
-    match f {
-        AnyFigure::Sched(s) => s.title.clone(),
-        _ => String::new(),
     }
 }
 
